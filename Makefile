@@ -1,0 +1,46 @@
+# LibroBot: every target sets itself up first (scripts/setup.sh is idempotent and fast when done).
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIPELINE_CONFIG ?= configs/pipelines/default.yaml
+IMAGE ?= librobot
+export MUJOCO_GL ?= egl
+export PYOPENGL_PLATFORM ?= egl
+export OMP_NUM_THREADS ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup demo test lint format lock docker-build docker-run clean
+
+setup:
+	@bash scripts/setup.sh
+
+## The main job: the training pipeline end to end on the default dataset.
+demo: setup
+	@bash scripts/demo.sh
+
+## The whole test suite, after the linter.
+test: setup lint
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Re-pin every installed version after changing pyproject.toml's dependencies.
+lock: setup
+	$(BIN)/pip install -q -e ".[all]"
+	$(BIN)/pip freeze --exclude-editable | grep -vi '^librobot' > requirements.lock
+
+docker-build:
+	docker build --target train -t $(IMAGE):train .
+	docker build --target deploy -t $(IMAGE):deploy .
+
+docker-run:
+	docker run --rm -p 3000:3000 -v $(HOME)/bentoml:/root/bentoml $(IMAGE):deploy
+
+clean:
+	rm -rf outputs .pytest_cache

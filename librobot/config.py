@@ -1,0 +1,164 @@
+"""Experiment configuration: Hydra composition, typed schema, overrides, save and load.
+
+Configs live in ``configs/`` (override with ``LIBROBOT_CONFIG_DIR``). An experiment is a file in
+``configs/experiment/`` that picks a robot, model parts and training settings from the config
+groups; ``load_config("experiment/default", ["training.max_steps=10",
+"model/action_head=diffusion_transformer"])`` composes it with Hydra's compose API.
+
+Every section is typed: the fixed sections by the dataclasses below, each model component by the
+``config_class`` of the component it names. A mistyped or unknown key fails with its path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from librobot.data.config import DataConfig
+from librobot.evaluation.config import EvalConfig
+from librobot.inference.config import ExportConfig
+from librobot.training.config import TrainingConfig
+
+MODEL_PARTS = {"vlm": "vlm", "encoder": "encoder", "action_head": "action_head", "framework": "framework"}
+
+
+@dataclass
+class ModelConfig:
+    vlm: dict[str, Any] = field(default_factory=lambda: {"name": "small_pretrained"})
+    encoder: dict[str, Any] = field(default_factory=lambda: {"name": "mlp"})
+    action_head: dict[str, Any] = field(default_factory=lambda: {"name": "flow_matching"})
+    framework: dict[str, Any] = field(default_factory=lambda: {"name": "groot_style"})
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "default"
+    seed: int = 0
+    deterministic: bool = False
+    robot: Any = "metaworld_sawyer"  # a registered name, or an inline spec (see librobot.robots)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be composed or fails its schema; the message names the key."""
+
+
+def config_dir() -> Path:
+    """Where the YAML tree lives: $LIBROBOT_CONFIG_DIR, ./configs, or the source checkout's."""
+    candidates = [os.environ.get("LIBROBOT_CONFIG_DIR"), "configs", Path(__file__).resolve().parents[1] / "configs"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "config.yaml").is_file():
+            return Path(candidate).resolve()
+    raise ConfigError(
+        "no config directory found: set LIBROBOT_CONFIG_DIR or run from a LibroBot checkout "
+        "(looked for configs/config.yaml)"
+    )
+
+
+def load_config(
+    name: str | Path = "experiment/default",
+    overrides: Sequence[str] = (),
+    directory: str | Path | None = None,
+) -> DictConfig:
+    """Compose ``name`` (``experiment/<x>``, or a saved ``config.yaml`` path) with ``overrides``.
+
+    Overrides use Hydra's grammar: ``training.max_steps=10`` sets a value,
+    ``model/action_head=diffusion_transformer`` swaps a config group.
+    """
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        cfg = OmegaConf.load(path)
+        dotlist = [o for o in overrides if "/" not in o.split("=", 1)[0]]
+        if len(dotlist) != len(overrides):
+            raise ConfigError("group overrides (a/b=c) need a composed experiment, not a saved config file")
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([o.lstrip("+") for o in dotlist]))
+        return validate(cfg)
+    return validate(_compose(str(name), list(overrides), directory))
+
+
+def _compose(name: str, overrides: list[str], directory: str | Path | None) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    root = Path(directory).resolve() if directory else config_dir()
+    group, _, experiment = name.rpartition("/")
+    if group != "experiment" or not experiment:
+        raise ConfigError(f"config name must look like 'experiment/<name>' or be a .yaml file, got {name!r}")
+    if not (root / "experiment" / f"{experiment}.yaml").is_file():
+        known = sorted(p.stem for p in (root / "experiment").glob("*.yaml"))
+        raise ConfigError(f"unknown experiment {experiment!r} in {root / 'experiment'}; known: {', '.join(known)}")
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(root), version_base=None):
+            return compose(config_name="config", overrides=[f"+experiment={experiment}", *overrides])
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(f"cannot compose {name} with overrides {overrides}: {err}") from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def validate(cfg: DictConfig) -> DictConfig:
+    """Check ``cfg`` against the schema and each model component's config class.
+
+    Returns the merged config with every default filled in, so a saved config.yaml records
+    everything that built the model.
+    """
+    from omegaconf.errors import OmegaConfBaseException
+
+    from librobot.registry import RegistryError, component_config
+
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(ExperimentConfig), cfg)
+    except OmegaConfBaseException as err:
+        raise ConfigError(_describe(err)) from None
+    for part, category in MODEL_PARTS.items():
+        node = merged.model[part]
+        try:
+            checked = component_config(category, node, path=f"model.{part}")
+        except (RegistryError, ValueError) as err:
+            raise ConfigError(str(err)) from None
+        filled = OmegaConf.create(_as_container(checked))
+        filled["name"] = node.name
+        merged.model[part] = OmegaConf.merge(filled, {"name": node.name})
+    return merged
+
+
+def _as_container(obj: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.asdict(obj)
+    return obj
+
+
+def _describe(err: Exception) -> str:
+    key = getattr(err, "full_key", None)
+    msg = str(err).strip().splitlines()[0]
+    return f"config key {key!r}: {msg}" if key else msg
+
+
+def save_config(cfg: DictConfig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    return path
+
+
+def merge(base: DictConfig, *others: Any) -> DictConfig:
+    """Merge configs (later wins) and re-validate."""
+    return validate(OmegaConf.merge(base, *others))
+
+
+def to_container(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
