@@ -92,6 +92,8 @@ class Registry:
 
     def describe(self, category: str) -> list[str]:
         """One entry per component: ``name (aliases: a, b)``."""
+        self._check_category(category)
+        _import_builtin_components()
         out = []
         for name in sorted(self._items[category]):
             aliases = self.aliases_of(category, name)
@@ -198,6 +200,7 @@ def _import_builtin_components() -> None:
         "librobot.models.encoders",
         "librobot.models.action_heads",
         "librobot.models.frameworks",
+        "librobot.data",
         "librobot.data.transforms",
         "librobot.training.optim",
         "librobot.sim",

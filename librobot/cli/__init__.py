@@ -23,7 +23,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for category in categories:
         if args.category is None:
             print(f"[{category}]")
-        for line in REGISTRY.describe(category) if category in REGISTRY.categories else REGISTRY.names(category):
+        for line in REGISTRY.describe(category):
             print(f"  {line}" if args.category is None else line)
     return 0
 

@@ -1,0 +1,103 @@
+"""``librobot data``: generate, info, check, import-hdf5, md5."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from librobot.sim.record import RecordJob, record_dataset
+
+    kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    if args.env in ("metaworld", "metaworld_v3"):
+        from librobot.sim.metaworld_env import expand_tasks
+
+        jobs = [RecordJob(args.env, {**kwargs, "task": t}) for t in expand_tasks(args.tasks or "default")]
+    else:
+        jobs = [RecordJob(args.env, kwargs)]
+    result = record_dataset(
+        args.out,
+        jobs,
+        episodes=args.episodes,
+        seed=args.seed,
+        keep_failed=args.keep_failed,
+        overwrite=args.overwrite,
+        codec=args.codec,
+    )
+    print(
+        f"wrote {result.episodes} episodes, {result.frames} frames to {result.path} "
+        f"({result.attempts} attempts; success rate per task {result.success_rate})"
+    )
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from librobot.cli import print_json
+    from librobot.data.info import dataset_summary
+
+    print_json(dataset_summary(args.path))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from librobot.data.checks import check_dataset
+
+    problems = check_dataset(args.path, expected_fps=args.fps)
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} problem(s) in {args.path}")
+    return 1 if problems else 0
+
+
+def _import_hdf5(args: argparse.Namespace) -> int:
+    from librobot.data.hdf5_import import import_hdf5
+
+    path = import_hdf5(args.files, args.out, fps=args.fps, task=args.task, overwrite=args.overwrite)
+    print(f"wrote {path}")
+    return 0
+
+
+def _md5(args: argparse.Namespace) -> int:
+    from librobot.data.versioning import dataset_md5
+
+    print(dataset_md5(args.path))
+    return 0
+
+
+def register(subparsers) -> None:
+    data = subparsers.add_parser("data", help="datasets: record, inspect, check, import")
+    sub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
+
+    p = sub.add_parser("generate", help="record scripted-expert episodes from a simulator into a LeRobot v3 dataset")
+    p.add_argument("--env", default="metaworld", help="registered env: metaworld, so101_pick_place, ...")
+    p.add_argument("--tasks", default=None, help="MetaWorld: mt10, default, or comma-separated task names")
+    p.add_argument("--episodes", type=int, default=10, help="successful episodes per task")
+    p.add_argument("--out", required=True, help="output dataset folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env-kwargs", default=None, help="JSON kwargs for the env, e.g. '{\"image_size\": 96}'")
+    p.add_argument("--keep-failed", action="store_true", help="also keep episodes the expert did not finish")
+    p.add_argument("--codec", default="auto", help="auto (AV1 if available, else H.264), libsvtav1, libx264")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_generate)
+
+    p = sub.add_parser("info", help="summarize a dataset: episodes, frames, tasks, features, fps, size")
+    p.add_argument("path")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("check", help="report bad input: missing files, shapes, NaN/inf, timestamps, fps")
+    p.add_argument("path")
+    p.add_argument("--fps", type=float, default=None, help="the fps the dataset must have")
+    p.set_defaults(func=_check)
+
+    p = sub.add_parser("import-hdf5", help="import ALOHA / robomimic style HDF5 files into a LeRobot v3 dataset")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--out", required=True)
+    p.add_argument("--fps", type=float, required=True)
+    p.add_argument("--task", default=None, help="instruction for files that carry none")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_import_hdf5)
+
+    p = sub.add_parser("md5", help="the dataset's DVC md5 (from its .dvc file, else computed)")
+    p.add_argument("path")
+    p.set_defaults(func=_md5)

@@ -1,0 +1,144 @@
+"""Normalizer: per-feature affine maps from dataset stats, saved as JSON, strict about names and dims.
+
+Modes: MEAN_STD ((x - mean) / std), MIN_MAX ([min, max] -> [-1, 1]), QUANTILES ([q01, q99] -> [-1, 1],
+robust to outliers), IDENTITY. Dimensions whose scale is ~0 (a constant feature) map to 0 instead
+of dividing by zero, and unnormalize gives back the constant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODES = ("MEAN_STD", "MIN_MAX", "QUANTILES", "IDENTITY")
+BATCH_KEYS = {"observation.state": "state", "action": "actions"}  # feature -> raw batch key
+_EPS = 1e-8
+
+
+class Normalizer:
+    def __init__(self, features: Mapping[str, Mapping[str, Any]]):
+        """``features[name] = {"mode", "names", "stats": {"mean", "std", "min", "max", "q01", "q99"}}``."""
+        self.features: dict[str, dict[str, Any]] = {}
+        for name, spec in features.items():
+            mode = str(spec["mode"]).upper()
+            if mode not in MODES:
+                raise ValueError(f"normalization mode for {name!r} is {spec['mode']!r}; expected one of {MODES}")
+            names = list(spec["names"])
+            stats = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in spec.get("stats", {}).items()}
+            for key in _needed(mode):
+                if key not in stats:
+                    raise ValueError(f"{name}: mode {mode} needs stats {key!r}; got {sorted(stats)}")
+                if len(stats[key]) != len(names):
+                    raise ValueError(f"{name}: stats {key!r} has {len(stats[key])} values for {len(names)} names")
+            self.features[name] = {"mode": mode, "names": names, "stats": stats}
+        self._affine = {name: self._make_affine(spec) for name, spec in self.features.items()}
+
+    @classmethod
+    def from_stats(
+        cls,
+        stats: Mapping[str, Mapping[str, Any]],
+        modes: Mapping[str, str],
+        names: Mapping[str, Sequence[str]],
+    ) -> Normalizer:
+        """Build from dataset stats (``meta/stats.json`` layout) for the features in ``modes``."""
+        out = {}
+        for feature, mode in modes.items():
+            if feature not in stats:
+                raise ValueError(f"no stats for {feature!r}; stats cover {sorted(stats)}")
+            keep = {k: v for k, v in stats[feature].items() if k in ("mean", "std", "min", "max", "q01", "q99")}
+            out[feature] = {"mode": mode, "names": list(names[feature]), "stats": keep}
+        return cls(out)
+
+    @staticmethod
+    def _make_affine(spec: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(center, scale) so that normalized = (x - center) / scale."""
+        s, mode, dim = spec["stats"], spec["mode"], len(spec["names"])
+        if mode == "MEAN_STD":
+            center, scale = s["mean"], s["std"]
+        elif mode == "MIN_MAX":
+            center, scale = (s["max"] + s["min"]) / 2, (s["max"] - s["min"]) / 2
+        elif mode == "QUANTILES":
+            center, scale = (s["q99"] + s["q01"]) / 2, (s["q99"] - s["q01"]) / 2
+        else:
+            center, scale = np.zeros(dim), np.ones(dim)
+        return np.asarray(center, np.float64), np.where(np.abs(scale) < _EPS, np.inf, scale)  # constant -> 0
+
+    # -- checks ---------------------------------------------------------------------------------
+    def check(self, feature: str, x: Any, names: Sequence[str] | None = None) -> None:
+        if feature not in self.features:
+            raise ValueError(f"normalizer has no feature {feature!r}; it knows {sorted(self.features)}")
+        expected = self.features[feature]["names"]
+        dim = x.shape[-1] if getattr(x, "ndim", 0) else 0
+        if dim != len(expected):
+            raise ValueError(
+                f"{feature} has {dim} values; the normalizer expects {len(expected)} ({', '.join(expected)})"
+            )
+        if names is not None and list(names) != expected:
+            missing = [n for n in expected if n not in names]
+            extra = [n for n in names if n not in expected]
+            raise ValueError(f"{feature} names disagree with the normalizer: missing {missing}, unexpected {extra}")
+
+    # -- maps -----------------------------------------------------------------------------------
+    def normalize(self, feature: str, x: Any, names: Sequence[str] | None = None) -> Any:
+        self.check(feature, x, names)
+        center, scale = self._affine[feature]
+        return _apply(x, lambda c, s, v: (v - c) / s, center, scale)
+
+    def unnormalize(self, feature: str, x: Any) -> Any:
+        self.check(feature, x)
+        center, scale = self._affine[feature]
+        finite = np.where(np.isinf(scale), 0.0, scale)
+        return _apply(x, lambda c, s, v: v * s + c, center, finite)
+
+    def normalize_batch(self, batch: Mapping[str, Any]) -> dict[str, Any]:
+        """Normalize ``state`` and ``actions`` of a raw batch; other keys pass through untouched."""
+        out = dict(batch)
+        for feature, key in BATCH_KEYS.items():
+            if feature in self.features and key in batch:
+                out[key] = self.normalize(feature, batch[key])
+        return out
+
+    # -- serialization ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            name: {"mode": s["mode"], "names": s["names"], "stats": {k: v.tolist() for k, v in s["stats"].items()}}
+            for name, s in self.features.items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Normalizer:
+        return cls(data)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Normalizer:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def names(self, feature: str) -> list[str]:
+        return list(self.features[feature]["names"])
+
+
+def _needed(mode: str) -> tuple[str, ...]:
+    return {"MEAN_STD": ("mean", "std"), "MIN_MAX": ("min", "max"), "QUANTILES": ("q01", "q99")}.get(mode, ())
+
+
+def _apply(x: Any, fn, center: np.ndarray, scale: np.ndarray) -> Any:
+    torch = sys.modules.get("torch")  # not imported here: the ONNX service normalizes without torch
+    if torch is not None and isinstance(x, torch.Tensor):
+        dtype = x.dtype if x.is_floating_point() else torch.float32
+        c = torch.as_tensor(center, dtype=dtype, device=x.device)
+        s = torch.as_tensor(scale, dtype=dtype, device=x.device)
+        return fn(c, s, x.to(dtype))
+    arr = np.asarray(x)
+    dtype = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float32
+    return fn(center, scale, arr.astype(np.float64)).astype(dtype)
