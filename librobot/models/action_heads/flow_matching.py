@@ -1,0 +1,84 @@
+"""Flow-matching head (pi0 / GR00T N1 style).
+
+Training: ``x_t = t * noise + (1 - t) * actions`` with ``t ~ Beta(1.5, 1)`` (more weight on noisy
+times, as in pi0) and the network regresses the velocity ``noise - actions``. Inference integrates
+from ``t = 1`` (noise) to ``t = 0`` with a fixed number of Euler steps, unrolled, so it exports as
+one graph. The denoiser is DiT-style: adaLN-Zero timestep conditioning and cross-attention to the
+features, whose keys/values are computed once per observation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from librobot.models.action_heads.base import ActionHead
+from librobot.models.action_heads.denoiser import ActionDenoiser
+from librobot.models.layers import masked_action_loss
+from librobot.registry import register_action_head
+
+
+@dataclass
+class FlowMatchingConfig:
+    hidden_dim: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    dropout: float = 0.0
+    num_inference_steps: int = 10  # Euler steps at predict time
+    time_beta_alpha: float = 1.5  # t ~ Beta(alpha, beta) during training
+    time_beta_beta: float = 1.0
+
+
+@register_action_head("flow_matching", aliases=["flow"])
+class FlowMatchingHead(ActionHead):
+    config_class = FlowMatchingConfig
+    samples = True
+
+    def __init__(self, cfg: FlowMatchingConfig, feature_dim: int, action_dim: int, action_horizon: int):
+        super().__init__(feature_dim, action_dim, action_horizon)
+        if cfg.num_inference_steps < 1:
+            raise ValueError(f"action_head.num_inference_steps must be >= 1, got {cfg.num_inference_steps}")
+        self.cfg = cfg
+        self.denoiser = ActionDenoiser(
+            feature_dim,
+            action_dim,
+            action_horizon,
+            cfg.hidden_dim,
+            cfg.num_layers,
+            cfg.num_heads,
+            cfg.dropout,
+            adaln=True,
+            time_scale=1000.0,
+        )
+
+    def context(self, features, feature_mask):
+        return self.denoiser.context(features, feature_mask)
+
+    def sample_time(self, b: int, device: torch.device) -> torch.Tensor:
+        beta = torch.distributions.Beta(
+            torch.tensor(self.cfg.time_beta_alpha, device=device), torch.tensor(self.cfg.time_beta_beta, device=device)
+        )
+        return beta.sample((b,)) * 0.999 + 0.001
+
+    def forward(self, features, feature_mask, actions, action_is_pad=None) -> dict[str, torch.Tensor]:
+        self.check_actions(actions)
+        noise = torch.randn_like(actions)
+        t = self.sample_time(actions.shape[0], actions.device)
+        x_t = t[:, None, None] * noise + (1 - t[:, None, None]) * actions
+        v = self.denoiser(x_t, t, self.context(features, feature_mask))
+        loss = masked_action_loss(F.mse_loss(v, noise - actions, reduction="none"), action_is_pad)
+        return {"loss": loss, "mse_velocity": loss.detach()}
+
+    def predict(self, features, feature_mask, noise=None) -> torch.Tensor:
+        b = features.shape[0]
+        if noise is None:
+            noise = torch.randn(self.noise_shape(b), device=features.device, dtype=features.dtype)
+        self.check_noise(noise, b)
+        context = self.context(features, feature_mask)  # once per observation, reused at every step
+        x, n = noise, self.cfg.num_inference_steps
+        for i in range(n):
+            t = torch.full((b,), 1.0 - i / n, device=x.device)
+            x = x - self.denoiser(x, t, context) / n
+        return x

