@@ -9,17 +9,21 @@ export PYOPENGL_PLATFORM ?= egl
 export OMP_NUM_THREADS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test lint format lock docker-build docker-run clean
+.PHONY: setup data demo test lint format lock docker-build docker-run clean
 
 setup:
 	@bash scripts/setup.sh
 
+## The DVC-versioned datasets (offline: the default remote is dvc-storage/ in this repo).
+data: setup
+	@$(BIN)/dvc pull -q
+
 ## The main job: the training pipeline end to end on the default dataset.
-demo: setup
+demo: data
 	@bash scripts/demo.sh
 
 ## The whole test suite, after the linter.
-test: setup lint
+test: data lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
