@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +76,13 @@ def save_bundle(
     model: Any,
     normalization: dict[str, Any],
     metadata: dict[str, Any],
+    keep: Sequence[str] = (),
 ) -> Path:
-    """Write a complete bundle atomically (an existing ``onnx/`` export is dropped: it is stale)."""
+    """Write a complete bundle atomically (an existing ``onnx/`` export is dropped: it is stale).
+
+    ``model`` is the framework module or its state dict. ``keep`` names entries of an existing
+    ``directory`` carried into the new bundle unchanged (the trainer's ``train/`` state).
+    """
     directory = Path(directory)
     metadata = {"created": _dt.datetime.now(_dt.UTC).isoformat(), "code_commit": code_commit(), **metadata}
     with atomic_dir(directory) as tmp:
@@ -83,6 +90,9 @@ def save_bundle(
         save_weights(model, tmp / WEIGHTS_FILE)
         (tmp / NORMALIZATION_FILE).write_text(json.dumps(normalization, indent=2))
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str))
+        for name in keep:
+            if (directory / name).exists():
+                os.replace(directory / name, tmp / name)  # a rename: cheap, whatever its size
     return directory
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -15,4 +16,7 @@ class EvalConfig:
     seed: int = 1000  # first rollout seed; episode i of a task uses seed + i
     videos_per_task: int = 1
     runtime: str = "torch"  # torch | onnx | onnx-int8
-    env_kwargs: dict[str, str] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # merged over the recorded env kwargs
+    offline: bool = True  # also measure action error on the held-out episodes of the dataset
+    offline_samples: int | None = 512  # held-out frames used offline; None: all of them
+    num_threads: int | None = None  # torch intra-op threads while evaluating; None: leave torch's default

@@ -1,0 +1,101 @@
+"""Action-chunk latency and peak memory: torch eager fp32 vs ONNX Runtime fp32 vs ONNX Runtime int8.
+
+Same observations (recorded from the bundle's dataset with a fixed seed), same machine, one run;
+each runtime is measured in a fresh subprocess so its peak RSS is its own. Writes JSON.
+
+    python benchmarks/inference_latency.py --policy outputs/bundle --out benchmarks/results/inference_latency.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+
+
+def measure(policy_dir: str, runtime: str, batch: int, repeats: int, threads: int, seed: int) -> dict:
+    """Runs inside the child process."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    from librobot.bundle import load_bundle
+    from librobot.inference.policy import Policy
+    from librobot.inference.samples import recorded_observations
+
+    rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    policy = Policy.from_bundle(policy_dir, runtime=runtime, threads=threads)
+    recorded = recorded_observations(load_bundle(policy_dir, with_model=False), batch, seed=seed)
+    obs = {
+        "images": {cam: np.moveaxis(recorded.images[:, c], 1, -1) for c, cam in enumerate(policy.spec.cameras)},
+        "state": recorded.state,
+        "instruction": recorded.instructions,
+    }
+    for _ in range(3):
+        policy.act(obs, seed=0)
+    times = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        policy.act(obs, seed=i)
+        times.append(1000 * (time.perf_counter() - started))
+    t = np.array(times)
+    return {
+        "runtime": runtime,
+        "batch": batch,
+        "median_ms": round(float(np.median(t)), 3),
+        "p90_ms": round(float(np.percentile(t, 90)), 3),
+        "mean_ms": round(float(t.mean()), 3),
+        "per_sample_median_ms": round(float(np.median(t)) / batch, 3),
+        "repeats": repeats,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_load_mb": round(rss_start / 1024, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", required=True, help="an exported bundle (onnx/policy.onnx and policy.int8.onnx)")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES))
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1, help="torch and ORT intra-op threads (recorded)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/results/inference_latency.json")
+    parser.add_argument("--child", nargs=2, metavar=("RUNTIME", "BATCH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = measure(args.policy, args.child[0], int(args.child[1]), args.repeats, args.threads, args.seed)
+        print(json.dumps(result))
+        return 0
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    results = []
+    for batch in args.batches:
+        for runtime in args.runtimes:
+            cmd = [sys.executable, __file__, "--policy", args.policy, "--repeats", str(args.repeats)]
+            cmd += ["--threads", str(args.threads), "--seed", str(args.seed), "--child", runtime, str(batch)]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(results[-1]), flush=True)
+    report = {
+        "policy": str(Path(args.policy).resolve()),
+        "threads": args.threads,
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "load_avg": os.getloadavg()},
+        "observations": "recorded from the bundle's dataset, same seed for every runtime",
+        "results": results,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""``librobot train``: train an experiment and write its policy bundle."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train an experiment and write its policy bundle",
+        description="Train an experiment; the output directory becomes the policy bundle. Runs on CPU, one GPU, "
+        "or several processes under `accelerate launch -m librobot.cli train ...`.",
+    )
+    p.add_argument("--config", default="experiment/default", help="experiment/<name> or a saved config.yaml")
+    p.add_argument("--output", required=True, type=Path, help="bundle directory (training state goes to OUTPUT/train)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/train")
+    p.add_argument("overrides", nargs="*", help="Hydra overrides: training.max_steps=100 model/action_head=mlp_oft")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from librobot.config import load_config
+    from librobot.training import train
+
+    cfg = load_config(args.config, args.overrides)
+    bundle = train(cfg, args.output, resume=args.resume)
+    print(bundle)
+    return 0

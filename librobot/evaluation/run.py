@@ -1,0 +1,211 @@
+"""``evaluate(policy_dir, output)``: closed-loop rollouts in the data's simulator plus offline metrics.
+
+The simulator and its tasks come from the bundle's metadata (recorded from the dataset's
+info.json at training time) unless ``eval.env`` / ``eval.tasks`` say otherwise. Every episode of a
+task has a fixed seed (``eval.seed + i``), so two evaluations of one bundle see the same scenes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from librobot.evaluation.config import EvalConfig
+from librobot.logging import get_logger
+
+log = get_logger("evaluation")
+
+
+def eval_config(bundle_cfg: Any, overrides: Mapping[str, Any] | None = None) -> EvalConfig:
+    """The bundle's ``eval`` section with ``overrides`` (None values leave a field as it is)."""
+    base = OmegaConf.structured(EvalConfig)
+    if bundle_cfg is not None and "eval" in bundle_cfg:
+        base = OmegaConf.merge(base, bundle_cfg.eval)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        merged = OmegaConf.merge(base, given)
+    except Exception as err:  # omegaconf names the key
+        raise ValueError(f"eval settings: {str(err).splitlines()[0]}") from None
+    return OmegaConf.to_object(merged)
+
+
+def env_jobs(cfg: EvalConfig, metadata: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """(env name, [env kwargs per task]) from the eval settings and the bundle's recorded provenance."""
+    recorded = metadata.get("env") or {}
+    name = cfg.env or recorded.get("name")
+    if not name:
+        raise ValueError(
+            "the bundle's metadata.json names no simulator (env) and eval.env is not set: "
+            "pass --env (a registered env, see `librobot list env`)"
+        )
+    kwargs = dict(recorded.get("kwargs") or {}) if name == recorded.get("name") else {}
+    kwargs.update(cfg.env_kwargs or {})
+    tasks = list(cfg.tasks or (metadata.get("tasks") if name == recorded.get("name") else None) or [])
+    return name, ([{**kwargs, "task": t} for t in tasks] if tasks else [kwargs])
+
+
+def evaluate(
+    policy_dir: str | Path,
+    output: str | Path,
+    episodes: int | None = None,
+    tasks: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    dataset: str | Path | None = None,
+    record_in_bundle: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate the bundle at ``policy_dir``; writes ``output``/report.json, report.md, plots/, videos/."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from librobot.bundle import load_bundle, update_metadata
+    from librobot.evaluation.report import write_report
+    from librobot.evaluation.rollout import check_robot_matches, run_episode
+    from librobot.evaluation.stats import wilson_interval
+    from librobot.evaluation.video import write_video
+    from librobot.inference.policy import Policy
+    from librobot.sim import make_env
+
+    policy_dir, output = Path(policy_dir), Path(output)
+    info = load_bundle(policy_dir, with_model=False)  # config and metadata only; Policy loads the weights
+    cfg = eval_config(
+        info.cfg, {**(overrides or {}), "episodes_per_task": episodes, "tasks": list(tasks) if tasks else None}
+    )
+    if cfg.num_threads:
+        torch.set_num_threads(int(cfg.num_threads))
+    env_name, jobs = env_jobs(cfg, info.metadata)
+    policy = None  # loaded once the first env has confirmed the bundle's robot
+    started = time.perf_counter()
+    per_task: dict[str, dict[str, Any]] = {}
+    total = len(jobs) * cfg.episodes_per_task
+    bar = tqdm(total=total, desc="eval", unit="episode", disable=not progress, dynamic_ncols=True)
+    successes = 0
+    inference_s, chunks = 0.0, 0
+    for kwargs in jobs:
+        env = make_env(env_name, **kwargs)
+        try:
+            check_robot_matches(info.robot, env.robot, env_name)
+            missing = [c for c in info.cameras if c not in env.camera_names]
+            if missing:
+                raise ValueError(
+                    f"env {env_name!r} renders cameras {list(env.camera_names)}; the bundle needs {missing} as well"
+                )
+            if policy is None:
+                policy = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=cfg.num_threads)
+            episodes_out, videos = [], []
+            for i in range(cfg.episodes_per_task):
+                seed = cfg.seed + i
+                record = i < cfg.videos_per_task
+                ep = run_episode(env, policy, seed, cfg.execute_steps, cfg.max_steps, record=record)
+                if record:
+                    name = f"{_slug(env.task)}_seed{seed}_{'success' if ep.success else 'failure'}.mp4"
+                    write_video(output / "videos" / name, ep.frames, fps=env.robot.fps)
+                    videos.append(f"videos/{name}")
+                episodes_out.append(ep.summary())
+                successes += ep.success
+                inference_s += ep.inference_s
+                chunks += ep.chunks
+                bar.update(1)
+                bar.set_postfix(task=env.task, success=f"{successes}/{bar.n}")
+            per_task[env.task] = _task_summary(episodes_out, videos, wilson_interval)
+        finally:
+            env.close()
+    bar.close()
+    n = sum(t["episodes"] for t in per_task.values())
+    lengths = [e["length"] for t in per_task.values() for e in t["episodes_detail"]]
+    report: dict[str, Any] = {
+        "policy": str(policy_dir),
+        "env": env_name,
+        "env_kwargs": {k: v for k, v in jobs[0].items() if k != "task"},
+        "runtime": cfg.runtime,
+        "episodes_per_task": cfg.episodes_per_task,
+        "execute_steps": cfg.execute_steps,
+        "max_steps": cfg.max_steps,
+        "seed": cfg.seed,
+        "episodes": n,
+        "successes": successes,
+        "success_rate": successes / n if n else 0.0,
+        "success_ci95": list(wilson_interval(successes, n)),
+        "mean_length": float(np.mean(lengths)) if lengths else 0.0,
+        "per_task": per_task,
+        "inference_ms_per_chunk": round(1000 * inference_s / max(1, chunks), 2),
+        "closed_loop_wall_s": round(time.perf_counter() - started, 2),
+        "bundle": {
+            "dataset": info.metadata.get("dataset"),
+            "code_commit": info.metadata.get("code_commit"),
+            "train_metrics": info.metadata.get("train_metrics"),
+        },
+    }
+    report["offline"] = _offline(policy, info, cfg, dataset)
+    path = write_report(report, output)
+    log.info(
+        "closed loop: %.1f%% success over %d episodes (95%% CI %.1f-%.1f%%); report %s",
+        100 * report["success_rate"],
+        n,
+        100 * report["success_ci95"][0],
+        100 * report["success_ci95"][1],
+        path,
+    )
+    if record_in_bundle:
+        update_metadata(
+            policy_dir,
+            eval_metrics={
+                "success_rate": report["success_rate"],
+                "success_ci95": report["success_ci95"],
+                "per_task": {t: r["success_rate"] for t, r in per_task.items()},
+                "episodes_per_task": cfg.episodes_per_task,
+                "execute_steps": cfg.execute_steps,
+                "env": env_name,
+                "offline_l1": (report["offline"] or {}).get("l1"),
+                "report": str(path.resolve()),
+            },
+        )
+    return report
+
+
+def _task_summary(episodes: list[dict[str, Any]], videos: list[str], wilson) -> dict[str, Any]:
+    wins = sum(e["success"] for e in episodes)
+    n = len(episodes)
+    ok_lengths = [e["length"] for e in episodes if e["success"]]
+    # per-task means of the env's numeric outcomes (delivered_kg, spilled_kg, ... for the wheel loader)
+    metric_names = sorted({k for e in episodes for k in e} - {"seed", "success", "length", "return", "chunks"})
+    metric_names = [k for k in metric_names if k != "inference_ms_per_chunk"]
+    means = {f"mean_{k}": float(np.mean([e[k] for e in episodes if k in e])) for k in metric_names}
+    return {
+        **means,
+        "success_rate": wins / n if n else 0.0,
+        "ci95": list(wilson(wins, n)),
+        "successes": wins,
+        "episodes": n,
+        "mean_length": float(np.mean([e["length"] for e in episodes])) if n else 0.0,
+        "mean_length_success": float(np.mean(ok_lengths)) if ok_lengths else None,
+        "seeds": [e["seed"] for e in episodes],
+        "episodes_detail": episodes,
+        "videos": videos,
+    }
+
+
+def _offline(policy: Any, info: Any, cfg: EvalConfig, dataset: str | Path | None) -> dict[str, Any] | None:
+    """Held-out action error, when the training dataset is at hand (skipped, with a note, if not)."""
+    from librobot.evaluation.offline import offline_metrics
+
+    if not cfg.offline:
+        return None
+    recorded = (info.metadata.get("dataset") or {}).get("path")
+    path = Path(dataset or recorded or info.cfg.data.path)
+    if not (path / "meta" / "info.json").is_file():
+        log.warning("offline metrics skipped: dataset %s not found (pass --dataset)", path)
+        return None
+    if policy.representation not in ("absolute", "relative"):
+        return None
+    data_cfg = OmegaConf.to_container(info.cfg.data, resolve=True)
+    return offline_metrics(policy, data_cfg, cfg.execute_steps, dataset_path=path, max_samples=cfg.offline_samples)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)

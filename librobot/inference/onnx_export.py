@@ -1,0 +1,413 @@
+"""Export a bundle's policy to ONNX, check it against torch, and quantize it under gates.
+
+One graph per policy: ``framework.export_forward(images, state, input_ids, attention_mask, noise)``
+with the denoising loop unrolled at the configured step count (docs/serving.md says why), batch
+dynamic. Sampling heads take the noise as an input, so ONNX Runtime and torch are compared on the
+same noise and the export is deterministic. Files go to ``<bundle>/onnx/``; the parity report goes
+to ``metadata.json["export"]`` and is returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from librobot.inference.config import ExportConfig
+from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
+from librobot.inference.runtime import ONNX_INPUTS, ONNX_OUTPUT
+from librobot.inference.samples import ObservationBatch, recorded_observations
+from librobot.logging import get_logger
+
+log = get_logger("inference.export")
+QUANTIZE = ("int8", "int4")
+INT8_MODES = ("dynamic", "static")
+
+
+class ExportParityError(ValueError):
+    """The exported (or quantized) graph disagrees with torch beyond the configured gate."""
+
+
+def export_config(bundle_cfg: Any, **overrides: Any) -> ExportConfig:
+    """The bundle's ``export`` section (defaults where absent) with non-None ``overrides`` applied."""
+    base = OmegaConf.structured(ExportConfig)
+    if bundle_cfg is not None and "export" in bundle_cfg:
+        base = OmegaConf.merge(base, bundle_cfg.export)
+    cfg = OmegaConf.to_object(base)
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(cfg, key, value)
+    if cfg.quantize not in (None, *QUANTIZE):
+        raise ValueError(f"export.quantize must be one of {QUANTIZE} or null, got {cfg.quantize!r}")
+    if cfg.int8_mode not in INT8_MODES:
+        raise ValueError(f"export.int8_mode must be one of {INT8_MODES}, got {cfg.int8_mode!r}")
+    return cfg
+
+
+def parity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
+    """Max abs error and cosine similarity (flattened, and the worst single sample)."""
+    ref = np.asarray(reference, np.float64).reshape(len(reference), -1)
+    got = np.asarray(candidate, np.float64).reshape(len(candidate), -1)
+    if ref.shape != got.shape:
+        raise ExportParityError(f"outputs have shape {got.shape}; torch gives {ref.shape}")
+
+    def cos(a: np.ndarray, b: np.ndarray) -> float:
+        denom = np.linalg.norm(a) * np.linalg.norm(b)
+        return float(a @ b / denom) if denom > 0 else float(np.allclose(a, b))
+
+    return {
+        "max_abs_err": float(np.abs(ref - got).max()),
+        "mean_abs_err": float(np.abs(ref - got).mean()),
+        "cosine": cos(ref.ravel(), got.ravel()),
+        "cosine_min_sample": min(cos(r, g) for r, g in zip(ref, got, strict=True)),
+    }
+
+
+def _gate(name: str, metrics: dict[str, float], max_abs_err: float, min_cosine: float) -> dict[str, Any]:
+    passed = metrics["max_abs_err"] <= max_abs_err and metrics["cosine_min_sample"] >= min_cosine
+    return {
+        **metrics,
+        "gate": {"max_abs_err": max_abs_err, "min_cosine": min_cosine},
+        "passed": bool(passed),
+        "name": name,
+    }
+
+
+# -- inputs ----------------------------------------------------------------------------------------
+def model_feeds(model: Any, normalizer: Any, obs: ObservationBatch, seed: int) -> dict[str, np.ndarray]:
+    """Every graph input for ``obs``, as numpy: tokens from the framework, state normalized, shared noise."""
+    tokens = model.tokenize(list(obs.instructions))
+    feeds = {
+        "images": np.ascontiguousarray(obs.images, dtype=np.uint8),
+        "state": normalizer.normalize("observation.state", obs.state).astype(np.float32),
+        "input_ids": tokens["input_ids"].cpu().numpy().astype(np.int64),
+        "attention_mask": tokens["attention_mask"].cpu().numpy().astype(np.int64),
+    }
+    shape = model.noise_shape(len(obs))
+    if shape is not None:
+        feeds["noise"] = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+def torch_reference(model: Any, feeds: dict[str, np.ndarray], batch: int = 8) -> np.ndarray:
+    import torch
+
+    outs = []
+    with torch.inference_mode():
+        for start in range(0, len(feeds["images"]), batch):
+            args = [torch.from_numpy(feeds[k][start : start + batch]) if k in feeds else None for k in ONNX_INPUTS]
+            outs.append(model.export_forward(*args).float().cpu().numpy())
+    return np.concatenate(outs)
+
+
+def ort_outputs(path: Path, feeds: dict[str, np.ndarray], batch: int = 8) -> np.ndarray:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    outs = []
+    for start in range(0, len(feeds["images"]), batch):
+        outs.append(session.run([ONNX_OUTPUT], {k: feeds[k][start : start + batch] for k in names})[0])
+    return np.concatenate(outs)
+
+
+# -- export ----------------------------------------------------------------------------------------
+def export_graph(model: Any, feeds: dict[str, np.ndarray], path: Path, opset: int) -> Path:
+    """torch.onnx.export (dynamo) of ``model.export_forward`` with a dynamic batch, weights inside the file."""
+    import torch
+
+    class ExportForward(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, images, state, input_ids, attention_mask, noise=None):
+            return self.inner.export_forward(images, state, input_ids, attention_mask, noise)
+
+    names = [k for k in ONNX_INPUTS if k in feeds]
+    example = {k: torch.from_numpy(feeds[k][:2]) for k in names}  # batch 2: 0/1 would be specialized
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    seq = torch.export.Dim("seq", min=1, max=4096)  # instructions pad to the longest in a batch
+    dynamic = {k: ({0: batch, 1: seq} if k in ("input_ids", "attention_mask") else {0: batch}) for k in names}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        ExportForward(model).eval(),
+        (),
+        str(path),
+        kwargs=example,
+        input_names=names,
+        output_names=[ONNX_OUTPUT],
+        dynamic_shapes=dynamic,
+        opset_version=opset,
+        dynamo=True,
+        external_data=False,
+        optimize=True,
+        verbose=False,
+    )
+    return path
+
+
+def nodes_in_modules(path: Path, suffixes: list[str]) -> list[str]:
+    """Names of the graph nodes exported from modules whose name ends with one of ``suffixes``.
+
+    The dynamo exporter records each node's module path in its metadata (``name_scopes``).
+    """
+    import onnx
+
+    if not suffixes:
+        return []
+    graph = onnx.load(str(path), load_external_data=False).graph
+    out = []
+    for node in graph.node:
+        for prop in node.metadata_props:
+            if prop.key == "pkg.torch.onnx.name_scopes" and any(
+                scope.endswith(tuple(suffixes)) for scope in json.loads(prop.value.replace("'", '"'))
+            ):
+                out.append(node.name)
+    return out
+
+
+def quantize_int8(
+    fp32: Path,
+    out: Path,
+    mode: str,
+    calibration: dict[str, np.ndarray] | None,
+    exclude: list[str] = (),
+    op_types: list[str] = ("MatMul", "Gemm"),
+) -> Path:
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    prepped = out.with_name(out.stem + ".prep.onnx")
+    quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
+    try:
+        if mode == "dynamic":
+            quantize_dynamic(
+                str(prepped),
+                str(out),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=list(op_types),
+                nodes_to_exclude=list(exclude),
+            )
+        else:
+            if calibration is None:
+                raise ValueError("static int8 quantization needs calibration observations")
+            quantize_static(
+                str(prepped),
+                str(out),
+                _CalibrationReader(calibration),
+                quant_format=QuantFormat.QDQ,
+                per_channel=False,  # per-tensor QDQ fuses into integer matmuls; per-channel ran slower than fp32
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=list(op_types),
+                nodes_to_exclude=list(exclude),
+                extra_options={"ActivationSymmetric": True},
+            )
+    finally:
+        prepped.unlink(missing_ok=True)
+    return out
+
+
+class _CalibrationReader:
+    """Feeds one recorded observation at a time to ONNX Runtime's calibrator."""
+
+    def __init__(self, feeds: dict[str, np.ndarray]) -> None:
+        self.feeds = feeds
+        self.i = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self.i >= len(self.feeds["images"]):
+            return None
+        item = {k: v[self.i : self.i + 1] for k, v in self.feeds.items()}
+        self.i += 1
+        return item
+
+    def rewind(self) -> None:
+        self.i = 0
+
+
+def quantize_int4(fp32: Path, out: Path, block_size: int, exclude: list[str] = ()) -> Path:
+    """Weight-only int4 of the MatMuls (ONNX Runtime's MatMulNBits); activations stay float."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer = MatMulNBitsQuantizer(
+        onnx.load(str(fp32)), bits=4, block_size=block_size, is_symmetric=True, nodes_to_exclude=list(exclude)
+    )
+    quantizer.process()
+    onnx.save_model(quantizer.model.model, str(out))
+    return out
+
+
+def export_policy(
+    bundle_dir: str | Path,
+    quantize: str | None = None,
+    int8_mode: str | None = None,
+    cfg: ExportConfig | None = None,
+) -> dict[str, Any]:
+    """Export ``bundle_dir`` to ``onnx/policy.onnx`` (+ a quantized graph); returns the parity report.
+
+    Raises ``ExportParityError`` (after deleting the failing file) when a graph misses its gate.
+    """
+    import torch
+
+    from librobot.inference.tokenizer import save_tokenizer
+
+    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode)
+    save_tokenizer(job.model, job.onnx_dir / TOKENIZER_DIR, instructions=job.tasks)
+    fp32 = job.onnx_dir / ONNX_FILES["onnx"]
+    log.info("exporting %s to %s (opset %d)", type(job.model).__name__, fp32, job.cfg.opset)
+    with torch.no_grad():
+        export_graph(job.model, job.feeds, fp32, job.cfg.opset)
+    report = job.new_report()
+    gate = _gate(
+        "fp32",
+        parity(job.reference, ort_outputs(fp32, job.feeds)),
+        job.cfg.parity_max_abs_err,
+        job.cfg.parity_min_cosine,
+    )
+    report["fp32"] = {"file": fp32.name, **gate}
+    if not gate["passed"]:
+        fp32.unlink(missing_ok=True)
+        job.record(report)
+        raise ExportParityError(f"ONNX fp32 disagrees with torch beyond the gate: {_describe(gate)}")
+    if job.cfg.quantize:
+        job.quantize(report)
+    return job.record(report)
+
+
+def quantize_policy(
+    bundle_dir: str | Path, quantize: str, int8_mode: str | None = None, cfg: ExportConfig | None = None
+) -> dict[str, Any]:
+    """Quantize the bundle's existing ``onnx/policy.onnx`` under the gates; merges into the export report."""
+    if cfg is not None:
+        cfg = dataclasses.replace(cfg, quantize=quantize, int8_mode=int8_mode or cfg.int8_mode)
+    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode)
+    if not (job.onnx_dir / ONNX_FILES["onnx"]).is_file():
+        raise FileNotFoundError(f"{job.onnx_dir / ONNX_FILES['onnx']} does not exist: export fp32 first")
+    report = dict(job.bundle.metadata.get("export") or job.new_report())
+    job.quantize(report)
+    return job.record(report)
+
+
+class _ExportJob:
+    """What every export stage shares: the bundle, the config, recorded inputs and torch's outputs."""
+
+    def __init__(self, bundle_dir: str | Path, cfg: ExportConfig | None, **overrides: Any) -> None:
+        from librobot.bundle import load_bundle
+
+        self.started = time.perf_counter()
+        self.bundle = load_bundle(bundle_dir)
+        self.cfg = cfg or export_config(self.bundle.cfg, **overrides)
+        self.model, self.normalizer = self.bundle.model, self.bundle.normalizer
+        self.onnx_dir = self.bundle.onnx_dir
+        self.onnx_dir.mkdir(exist_ok=True)
+        self.obs = recorded_observations(self.bundle, self.cfg.parity_samples, seed=self.cfg.parity_seed)
+        if len(self.obs) < 2:
+            raise ValueError(f"parity needs at least 2 recorded observations; {self.obs.source} gave {len(self.obs)}")
+        self.feeds = model_feeds(self.model, self.normalizer, self.obs, seed=self.cfg.parity_seed)
+        self.tasks = sorted(set(self.obs.instructions) | set(self.bundle.metadata.get("tasks") or []))
+        self.reference = torch_reference(self.model, self.feeds)
+
+    def new_report(self) -> dict[str, Any]:
+        return {
+            "opset": self.cfg.opset,
+            "observations": {"count": len(self.obs), "source": self.obs.source, "seed": self.cfg.parity_seed},
+            "samples_noise": "noise" in self.feeds,
+            "config": dataclasses.asdict(self.cfg),
+        }
+
+    def quantize(self, report: dict[str, Any]) -> None:
+        cfg = self.cfg
+        fp32 = self.onnx_dir / ONNX_FILES["onnx"]
+        target = self.onnx_dir / ONNX_FILES[f"onnx-{cfg.quantize}"]
+        exclude = nodes_in_modules(fp32, list(cfg.quant_keep_float))
+        if cfg.quantize == "int8":
+            calibration = None
+            if cfg.int8_mode == "static":
+                calib_obs = recorded_observations(self.bundle, cfg.calibration_samples, seed=cfg.parity_seed + 1)
+                calibration = model_feeds(self.model, self.normalizer, calib_obs, seed=cfg.parity_seed + 1)
+            log.info("quantizing to int8 (%s, %d nodes kept float)", cfg.int8_mode, len(exclude))
+            quantize_int8(fp32, target, cfg.int8_mode, calibration, exclude, list(cfg.quant_op_types))
+        else:
+            log.info("quantizing MatMul weights to int4 (block %d)", cfg.int4_block_size)
+            quantize_int4(fp32, target, cfg.int4_block_size, exclude)
+        entry = {
+            "file": target.name,
+            "mode": cfg.int8_mode if cfg.quantize == "int8" else "weight_only_matmul_nbits",
+            "kept_float_nodes": len(exclude),
+        }
+        metrics = parity(self.reference, ort_outputs(target, self.feeds))
+        entry.update(_gate(cfg.quantize, metrics, cfg.quant_max_abs_err, cfg.quant_min_cosine))
+        entry["size_ratio"] = round(target.stat().st_size / fp32.stat().st_size, 4)
+        report[cfg.quantize] = entry
+        if entry["passed"] and cfg.closed_loop_episodes > 0:
+            entry["closed_loop"] = closed_loop_comparison(
+                self.bundle.path, f"onnx-{cfg.quantize}", cfg.closed_loop_episodes, cfg.quant_max_success_drop
+            )
+            entry["passed"] = entry["closed_loop"]["passed"]
+        if not entry["passed"]:
+            target.unlink(missing_ok=True)
+            self.record(report)
+            raise ExportParityError(f"{cfg.quantize} graph misses its gate: {_describe(entry)}")
+
+    def record(self, report: dict[str, Any]) -> dict[str, Any]:
+        from librobot.bundle import update_metadata
+
+        report["seconds"] = round(time.perf_counter() - self.started, 2)
+        update_metadata(self.bundle.path, export=json.loads(json.dumps(report, default=str)))
+        return report
+
+
+def closed_loop_comparison(bundle_dir: Path, runtime: str, episodes: int, max_drop: float) -> dict[str, Any]:
+    """Success rate of fp32 ONNX and ``runtime`` in the bundle's simulator, on the same seeds."""
+    import tempfile
+
+    from librobot.evaluation.run import evaluate
+
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rt in ("onnx", runtime):
+            log.info("closed loop: %d episodes per task with %s", episodes, rt)
+            overrides = {"runtime": rt, "offline": False, "videos_per_task": 0}
+            report = evaluate(
+                bundle_dir,
+                Path(tmp) / rt,
+                episodes=episodes,
+                overrides=overrides,
+                record_in_bundle=False,
+                progress=False,
+            )
+            rates[rt] = float(report["success_rate"])
+    drop = rates["onnx"] - rates[runtime]
+    return {
+        "episodes_per_task": episodes,
+        "success_fp32": rates["onnx"],
+        "success_quantized": rates[runtime],
+        "drop": drop,
+        "max_drop": max_drop,
+        "passed": drop <= max_drop,
+    }
+
+
+def _describe(entry: dict[str, Any]) -> str:
+    if "closed_loop" in entry and not entry["closed_loop"]["passed"]:
+        loop = entry["closed_loop"]
+        return (
+            f"closed-loop success {loop['success_quantized']:.2f} vs fp32 {loop['success_fp32']:.2f} "
+            f"(drop {loop['drop']:.2f} > {loop['max_drop']:.2f})"
+        )
+    gate = entry["gate"]
+    return (
+        f"max abs err {entry['max_abs_err']:.3g} (gate {gate['max_abs_err']:g}), "
+        f"worst-sample cosine {entry['cosine_min_sample']:.6f} (gate {gate['min_cosine']:g})"
+    )

@@ -1,0 +1,82 @@
+"""Runtimes: the one step of a policy that differs between torch and ONNX Runtime.
+
+``run(images, state, instructions, noise) -> normalized action chunk [B, H, Da]`` with numpy in
+and out. ``images`` uint8 ``[B, n_cam, 3, H, W]``, ``state`` normalized float32 ``[B, T, Ds]``,
+``noise`` float32 ``[B, H, Da]`` (or None for heads that do not sample).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# input names of every exported policy graph, in export_forward's argument order
+ONNX_INPUTS = ("images", "state", "input_ids", "attention_mask", "noise")
+ONNX_OUTPUT = "actions"
+
+
+class TorchRuntime:
+    name = "torch"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def samples(self) -> bool:
+        return self.model.noise_shape(1) is not None
+
+    def run(
+        self, images: np.ndarray, state: np.ndarray, instructions: list[str], noise: np.ndarray | None
+    ) -> np.ndarray:
+        import torch
+
+        batch = {
+            "images": torch.from_numpy(np.ascontiguousarray(images)),
+            "state": torch.from_numpy(np.ascontiguousarray(state, dtype=np.float32)),
+            "instruction": list(instructions),
+        }
+        with torch.inference_mode():
+            out = self.model.predict(batch, noise=None if noise is None else torch.from_numpy(noise))
+        return out.detach().float().cpu().numpy()
+
+
+class OrtRuntime:
+    """An exported policy graph in ONNX Runtime, with the tokenizer files stored beside it."""
+
+    def __init__(self, onnx_path: str | Path, tokenizer_dir: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        from librobot.inference.tokenizer import TextTokenizer
+
+        self.path = Path(onnx_path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path} does not exist: run `librobot export --policy <bundle>` first")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = TextTokenizer.load(tokenizer_dir)
+        self.name = "onnx"
+
+    def samples(self) -> bool:
+        return "noise" in self.input_names
+
+    def run(
+        self, images: np.ndarray, state: np.ndarray, instructions: list[str], noise: np.ndarray | None
+    ) -> np.ndarray:
+        tokens = self.tokenizer(instructions)
+        feeds = {
+            "images": np.ascontiguousarray(images, dtype=np.uint8),
+            "state": np.ascontiguousarray(state, dtype=np.float32),
+            "input_ids": tokens["input_ids"],
+            "attention_mask": tokens["attention_mask"],
+        }
+        if self.samples():
+            if noise is None:
+                raise ValueError(f"{self.path.name} samples from noise: pass noise [B, H, Da]")
+            feeds["noise"] = np.ascontiguousarray(noise, dtype=np.float32)
+        feeds = {k: v for k, v in feeds.items() if k in self.input_names}
+        return self.session.run([ONNX_OUTPUT], feeds)[0]

@@ -1,0 +1,102 @@
+"""Package an exported policy bundle as a BentoML model that carries its normalization.
+
+The model holds the ONNX graph(s), the tokenizer files and the bundle's config; its metadata holds
+everything the service needs to check and normalize observations (robot spec, normalizer modes and
+stats, cameras, image shape, chunk settings) plus the versions (model version, dataset md5, code
+commit, export parity). The service reads that metadata and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
+
+DEFAULT_MODEL_NAME = "librobot-policy"
+NORMALIZATION_KEYS = (
+    "robot",
+    "normalizer",
+    "cameras",
+    "image_shape",
+    "action_horizon",
+    "obs_horizon",
+    "action_representation",
+)
+
+
+def weights_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def package_metadata(
+    bundle_dir: Path, normalization: dict[str, Any], metadata: dict[str, Any], runtime: str
+) -> dict[str, Any]:
+    from librobot.bundle import WEIGHTS_FILE
+
+    export = metadata.get("export") or {}
+    dataset = metadata.get("dataset") or {}
+    # JSON round trip: BentoML metadata takes plain JSON types only
+    out = json.loads(json.dumps({key: normalization[key] for key in NORMALIZATION_KEYS if key in normalization}))
+    out.update(
+        {
+            "runtime": runtime,
+            "onnx_file": ONNX_FILES[runtime],
+            "model_version": metadata.get("model_version") or weights_digest(bundle_dir / WEIGHTS_FILE),
+            "dataset_path": str(dataset.get("path") or ""),
+            "dataset_md5": str(dataset.get("md5") or ""),
+            "code_commit": str(metadata.get("code_commit") or ""),
+            "bundle_created": str(metadata.get("created") or ""),
+            "export_parity": json.loads(
+                json.dumps({k: export[k] for k in ("fp32", "int8", "int4", "opset") if k in export}, default=str)
+            ),
+        }
+    )
+    return out
+
+
+def package_policy(bundle_dir: str | Path, name: str = DEFAULT_MODEL_NAME, runtime: str | None = None) -> str:
+    """Create a BentoML model from an exported bundle; returns its tag (``name:version``).
+
+    ``runtime`` picks the graph served by default: ``onnx-int8`` when it was exported, else ``onnx``.
+    Every exported graph is copied, so ``LIBROBOT_RUNTIME`` can switch at serve time.
+    """
+    import bentoml
+
+    from librobot.bundle import CONFIG_FILE, METADATA_FILE, NORMALIZATION_FILE, read_json
+
+    bundle_dir = Path(bundle_dir)
+    normalization = read_json(bundle_dir, NORMALIZATION_FILE)
+    metadata = read_json(bundle_dir, METADATA_FILE)
+    onnx_dir = bundle_dir / "onnx"
+    available = [rt for rt, file in ONNX_FILES.items() if (onnx_dir / file).is_file()]
+    if "onnx" not in available or not (onnx_dir / TOKENIZER_DIR).is_dir():
+        raise FileNotFoundError(
+            f"{onnx_dir} has no policy.onnx and tokenizer/: run `librobot export --policy {bundle_dir}` first"
+        )
+    if runtime is None:
+        runtime = "onnx-int8" if "onnx-int8" in available else "onnx"
+    if runtime not in available:
+        raise ValueError(f"runtime {runtime!r} was not exported for {bundle_dir}; exported: {', '.join(available)}")
+    meta = package_metadata(bundle_dir, normalization, metadata, runtime)
+    meta["runtimes"] = available
+    labels = {
+        "robot": str(normalization["robot"]["name"]),
+        "runtime": runtime,
+        "model_version": str(meta["model_version"]),
+        "dataset_md5": str(meta["dataset_md5"])[:63] or "unknown",
+    }
+    with bentoml.models.create(name, labels=labels, metadata=meta) as model:
+        target = Path(model.path)
+        for rt in available:
+            shutil.copy2(onnx_dir / ONNX_FILES[rt], target / ONNX_FILES[rt])
+        shutil.copytree(onnx_dir / TOKENIZER_DIR, target / TOKENIZER_DIR)
+        shutil.copy2(bundle_dir / CONFIG_FILE, target / CONFIG_FILE)
+    return str(model.tag)
