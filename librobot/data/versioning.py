@@ -26,6 +26,8 @@ def _md5_from_dvc_file(path: Path) -> str | None:
     """The md5 recorded in ``<path>.dvc`` when ``path`` itself is the tracked output."""
     import yaml
 
+    if not path.name:  # the filesystem root: nothing tracks it
+        return None
     dvc_file = path.with_name(path.name + ".dvc")
     if not dvc_file.is_file():
         return None

@@ -134,10 +134,7 @@ def dataset_identity(path: str | Path) -> dict[str, Any]:
     from librobot.data.versioning import dataset_md5, tracked_root_md5
 
     out: dict[str, Any] = {"path": str(path), "md5": dataset_md5(path)}
-    try:
-        tracked = tracked_root_md5(path)
-    except ValueError:  # walked up to "/" without finding a .dvc file
-        tracked = None
+    tracked = tracked_root_md5(path)
     if tracked is not None:
         out["dvc"] = {"path": tracked[0], "md5": tracked[1]}
     return out

@@ -7,13 +7,14 @@ reproducible and export as one deterministic graph.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
 from torch import nn
 
 
-class ActionHead(nn.Module):
+class ActionHead(nn.Module, abc.ABC):
     """Base class: holds the shape of the chunk and the cached-context protocol.
 
     ``context(features, mask)`` projects the features into whatever the head's layers read (the
@@ -31,8 +32,9 @@ class ActionHead(nn.Module):
     def noise_shape(self, batch_size: int) -> tuple[int, int, int] | None:
         return (batch_size, self.action_horizon, self.action_dim) if self.samples else None
 
+    @abc.abstractmethod
     def context(self, features: torch.Tensor, feature_mask: torch.Tensor | None) -> Any:
-        raise NotImplementedError  # every registered head overrides this
+        """Every registered subclass implements this."""
 
     def check_actions(self, actions: torch.Tensor) -> None:
         expected = (self.action_horizon, self.action_dim)

@@ -7,6 +7,7 @@ config. It holds the wiring, never a head's or a VLM's logic. Subclasses impleme
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
@@ -18,7 +19,7 @@ from librobot.registry import build
 BatchDict = dict[str, Any]
 
 
-class VLAFramework(nn.Module):
+class VLAFramework(nn.Module, abc.ABC):
     def __init__(
         self,
         model_cfg: DictConfig,
@@ -71,6 +72,7 @@ class VLAFramework(nn.Module):
             groups["vlm" if top == "vlm" else "action_head" if top == "action_head" else "encoder"].append(param)
         return groups
 
+    @abc.abstractmethod
     def features(
         self,
         images: torch.Tensor,
@@ -80,7 +82,7 @@ class VLAFramework(nn.Module):
         state_is_pad: torch.Tensor | None = None,
         use_cache: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError  # every registered framework overrides this
+        """Every registered subclass implements this."""
 
     def forward(self, batch: BatchDict) -> dict[str, torch.Tensor]:
         feats, mask = self._batch_features(batch)

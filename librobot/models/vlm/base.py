@@ -7,15 +7,18 @@ exportable ops), token ids come from its own ``tokenize``. ``feature_dim`` is D.
 
 from __future__ import annotations
 
+import abc
+
 import torch
 from torch import nn
 
 
-class VLMBackbone(nn.Module):
+class VLMBackbone(nn.Module, abc.ABC):
     feature_dim: int
 
+    @abc.abstractmethod
     def tokenize(self, instructions: list[str]) -> dict[str, torch.Tensor]:
-        raise NotImplementedError  # every registered VLM overrides this
+        """Every registered subclass implements this."""
 
     def frozen_modules(self) -> list[nn.Module]:
         """The pretrained parts that are frozen: kept in eval mode (no dropout, fixed batch-norm stats)."""

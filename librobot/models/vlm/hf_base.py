@@ -13,6 +13,7 @@ tokenizer since no tokenizer files exist then.
 
 from __future__ import annotations
 
+import abc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,18 +120,22 @@ class HFVLM(VLMBackbone):
         self.train()
 
     # -- hooks for subclasses -----------------------------------------------------------------------
+    @abc.abstractmethod
     def model_class(self) -> type[nn.Module]:
-        raise NotImplementedError  # every registered wrapper overrides this
+        """Every registered subclass implements this."""
 
+    @abc.abstractmethod
     def tiny_config(self, cfg: HFVLMConfig) -> Any:
-        raise NotImplementedError  # every registered wrapper overrides this
+        """Every registered subclass implements this."""
 
+    @abc.abstractmethod
     def image_tokens(self, pixels: torch.Tensor) -> torch.Tensor:
         """Normalized images [N, 3, S, S] -> [N, n_tokens, text hidden] in the language model's space."""
-        raise NotImplementedError  # every registered wrapper overrides this
+        """Every registered subclass implements this."""
 
+    @abc.abstractmethod
     def language_hidden_states(self, embeds: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        raise NotImplementedError  # every registered wrapper overrides this
+        """Every registered subclass implements this."""
 
     def text_config(self) -> Any:
         return self.model.config.text_config
