@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 @dataclass
 class ExportConfig:
     opset: int = 18
-    parity_max_abs_err: float = 1e-4  # fp32 ONNX vs torch, in normalized action units
+    # fp32 ONNX vs torch in normalized action units (range ~[-1, 1]); float32 reassociation in ORT's
+    # fused kernels reaches ~1e-4 on a 10-step unrolled sampler, so the gate sits just above it
+    parity_max_abs_err: float = 3e-4
     parity_min_cosine: float = 0.9999
     parity_samples: int = 16  # recorded observations used for parity
     parity_seed: int = 0  # picks the observations and the shared noise

@@ -1,0 +1,268 @@
+"""The training pipeline as a Kubeflow Pipelines (KFP v2) pipeline over the same library calls.
+
+Each component runs in the project's ``train`` image (``Dockerfile``) and calls the functions the
+ZenML steps call. Artifacts travel as KFP artifacts: a policy bundle is a ``Model`` whose path is
+the bundle directory. Promotion keeps its record in a registry directory on shared storage
+(``librobot.promotion.promote_in_registry``), since there is no ZenML server in the cluster.
+
+``librobot kubeflow compile`` writes ``infra/kubeflow/training_pipeline.yaml``; tests run this
+pipeline with ``kfp.local.SubprocessRunner`` (the components' code then runs in this venv).
+Multi-GPU: ``num_processes > 1`` makes the train component run ``accelerate launch`` over that
+many processes (give the task as many GPUs, see docs/pipeline.md).
+"""
+
+# no `from __future__ import annotations`: KFP reads the components' annotations as types
+import os
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Metrics, Model, Output
+
+IMAGE = os.environ.get("LIBROBOT_IMAGE", "librobot:train")
+# GPUs requested by the train task (compile-time: `librobot kubeflow compile --gpus N`); run with num_processes=N
+TRAIN_GPUS = int(os.environ.get("LIBROBOT_TRAIN_GPUS", "0"))
+PIPELINE_NAME = "librobot-training"
+
+
+def _component(func):
+    # the image has librobot and kfp installed (requirements.lock): nothing to pip install at run time
+    return dsl.component(base_image=IMAGE, install_kfp_package=False)(func)
+
+
+@_component
+def load_dataset(dataset_path: str, dataset: Output[Artifact]):
+    """dvc pull when missing; record path + DVC md5."""
+    import json
+
+    from librobot.validation.presence import ensure_dataset
+
+    record = ensure_dataset(dataset_path)
+    dataset.metadata.update(record)
+    with open(dataset.path, "w") as f:
+        json.dump(record, f)
+
+
+@_component
+def validate(dataset: Input[Artifact], experiment: str, overrides: list, settings: dict, report: Output[Artifact]):
+    """Great Expectations suite; a failure stops the run with the readable report."""
+    import json
+    import pathlib
+
+    from librobot.config import load_config
+    from librobot.validation import DatasetValidationError, ValidationSettings, validate_dataset
+
+    path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
+    cfg = load_config(experiment, [*overrides, f"data.path={path}"])
+    settings = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in settings.items()}
+    result = validate_dataset(path, cfg.robot, ValidationSettings(**settings))
+    with open(report.path, "w") as f:
+        json.dump(result.to_dict(), f, default=str)
+    if not result.success:
+        raise DatasetValidationError(result)
+
+
+@_component
+def normalize(dataset: Input[Artifact], experiment: str, overrides: list, normalizer: Output[Artifact]):
+    """Normalization stats of the representation the policy trains on."""
+    import json
+    import pathlib
+
+    from librobot.config import load_config
+    from librobot.data.dataset import ChunkedDataset
+
+    path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
+    cfg = load_config(experiment, [*overrides, f"data.path={path}"])
+    data = ChunkedDataset(
+        path,
+        action_horizon=cfg.data.action_horizon,
+        action_representation=cfg.data.action_representation,
+        load_images=False,
+        validate=False,
+    )
+    data.normalizer(dict(cfg.data.normalization)).save(normalizer.path)
+
+
+@_component
+def train(
+    dataset: Input[Artifact],
+    normalizer: Input[Artifact],
+    report: Input[Artifact],
+    experiment: str,
+    overrides: list,
+    num_processes: int,
+    bundle: Output[Model],
+):
+    """librobot.training.train; with num_processes > 1, under `accelerate launch` (one process per GPU)."""
+    import json
+    import pathlib
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from librobot.config import load_config, save_config
+    from librobot.training import train as train_policy
+
+    path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
+    overrides = [*overrides, f"data.path={path}"]
+    work = tempfile.mkdtemp(prefix="train-")
+    if num_processes > 1:
+        config = save_config(load_config(experiment, overrides), f"{work}/config.yaml")
+        launch = ["accelerate", "launch", "--num_processes", str(num_processes), "-m", "librobot.cli"]
+        subprocess.run([*launch, "train", "--config", str(config), "--output", f"{work}/run"], check=True)
+        bundle_dir = f"{work}/run"
+    else:
+        bundle_dir = str(train_policy(load_config(experiment, overrides), f"{work}/run", resume=False))
+    shutil.copytree(
+        bundle_dir, bundle.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("train")
+    )  # train/: checkpoints, logs
+    bundle.metadata["dataset_md5"] = json.loads(pathlib.Path(dataset.path).read_text())["md5"]
+    print(f"bundle: {bundle.path}", file=sys.stderr)
+
+
+@_component
+def export(bundle: Input[Model], exported: Output[Model]):
+    """ONNX fp32 with its parity gate (fails the run when ONNX Runtime disagrees with torch)."""
+    import shutil
+
+    from librobot.inference.onnx_export import export_policy
+
+    shutil.copytree(bundle.path, exported.path, dirs_exist_ok=True)
+    exported.metadata["fp32_parity"] = export_policy(exported.path)["fp32"]
+
+
+@_component
+def quantize(bundle: Input[Model], mode: str, quantized: Output[Model], gate: Output[Artifact]):
+    """int8/int4 under its parity gate; a missed gate is recorded and blocks promotion."""
+    import json
+    import shutil
+
+    from librobot.inference.onnx_export import ExportParityError, export_policy
+
+    shutil.copytree(bundle.path, quantized.path, dirs_exist_ok=True)
+    entry = {"mode": mode or None, "passed": True}
+    if mode:
+        try:
+            entry.update(export_policy(quantized.path, quantize=mode).get(mode, {}))
+        except ExportParityError as err:
+            entry.update(passed=False, error=str(err))
+    with open(gate.path, "w") as f:
+        json.dump(entry, f, default=str)
+
+
+@_component
+def evaluate(
+    bundle: Input[Model],
+    episodes_per_task: int,
+    settings: dict,
+    evaluated: Output[Model],
+    metrics: Output[Metrics],
+    report: Output[Artifact],
+):
+    """Closed-loop rollouts in the simulator the data came from; the bundle records the result."""
+    import json
+    import shutil
+    import tempfile
+
+    from librobot.evaluation import evaluate as evaluate_policy
+
+    shutil.copytree(bundle.path, evaluated.path, dirs_exist_ok=True)
+    output = tempfile.mkdtemp(prefix="eval-")
+    # KFP carries dict parameters as protobuf Structs, where every number is a float
+    settings = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in settings.items()}
+    result = evaluate_policy(evaluated.path, output, episodes=episodes_per_task, overrides=settings, progress=False)
+    metrics.log_metric("success_rate", float(result["success_rate"]))
+    for task, entry in result.get("per_task", {}).items():
+        metrics.log_metric(f"success_rate/{task}", float(entry["success_rate"]))
+    with open(report.path, "w") as f:
+        json.dump(result, f, default=str)
+
+
+@_component
+def promote(
+    bundle: Input[Model],
+    report: Input[Artifact],
+    gate: Input[Artifact],
+    registry: str,
+    version: str,
+    policy: dict,
+    decision: Output[Artifact],
+) -> bool:
+    """Promote over the registry's production version when better by the margin; record why."""
+    import json
+    import pathlib
+
+    from librobot.promotion import PromotionPolicy, promote_in_registry
+
+    success = float(json.loads(pathlib.Path(report.path).read_text())["success_rate"])
+    gate_entry = json.loads(pathlib.Path(gate.path).read_text())
+    failures = [] if gate_entry.get("passed", True) else [f"{gate_entry['mode']} parity gate"]
+    result = promote_in_registry(registry, bundle.path, version, success, PromotionPolicy(**policy), failures)
+    print(result.reason)
+    with open(decision.path, "w") as f:
+        json.dump(result.to_dict(), f)
+    return result.promoted
+
+
+@_component
+def package(bundle: Input[Model], name: str, tag: Output[Artifact]):
+    """BentoML model from the promoted bundle (BENTOML_HOME: the service's model store)."""
+    from librobot.serving.package import package_policy
+
+    value = package_policy(bundle.path, name=name)
+    tag.metadata["tag"] = value
+    with open(tag.path, "w") as f:
+        f.write(value)
+
+
+@dsl.pipeline(name=PIPELINE_NAME, description="LibroBot: validate, train, evaluate, export, promote, package")
+def training_pipeline(
+    experiment: str = "experiment/default",
+    overrides: list = [],  # noqa: B006  (KFP pipeline parameters are declared by their defaults)
+    dataset_path: str = "data/default",
+    validation: dict = {"bounds_tolerance": 0.05, "fps_tolerance": 0.1, "min_episode_length": 2},  # noqa: B006
+    episodes_per_task: int = 5,
+    evaluation: dict = {},  # noqa: B006  (eval overrides: max_steps, tasks, runtime, ...)
+    quantize_mode: str = "int8",
+    promotion: dict = {"stage": "production", "margin": 0.02, "min_success_rate": 0.0},  # noqa: B006
+    registry: str = "/mnt/librobot/registry",
+    bento_name: str = "librobot-policy",
+    num_processes: int = 1,
+):
+    data = load_dataset(dataset_path=dataset_path)
+    checked = validate(dataset=data.output, experiment=experiment, overrides=overrides, settings=validation)
+    stats = normalize(dataset=data.output, experiment=experiment, overrides=overrides)
+    trained = train(
+        dataset=data.output,
+        normalizer=stats.output,
+        report=checked.output,
+        experiment=experiment,
+        overrides=overrides,
+        num_processes=num_processes,
+    )
+    if TRAIN_GPUS:
+        trained.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(TRAIN_GPUS)
+    exported = export(bundle=trained.output)
+    quantized = quantize(bundle=exported.output, mode=quantize_mode)
+    evaluated = evaluate(
+        bundle=quantized.outputs["quantized"], episodes_per_task=episodes_per_task, settings=evaluation
+    )
+    decided = promote(
+        bundle=evaluated.outputs["evaluated"],
+        report=evaluated.outputs["report"],
+        gate=quantized.outputs["gate"],
+        registry=registry,
+        version=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        policy=promotion,
+    )
+    for task in (evaluated, decided):
+        task.set_caching_options(False)  # production changes between runs; rollouts are cheap to trust fresh
+    with dsl.If(decided.outputs["Output"] == True):  # noqa: E712  (a KFP condition, not a Python comparison)
+        package(bundle=evaluated.outputs["evaluated"], name=bento_name).set_caching_options(False)
+
+
+def compile_pipeline(path: str = "infra/kubeflow/training_pipeline.yaml") -> str:
+    from kfp import compiler
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    compiler.Compiler().compile(training_pipeline, package_path=path)
+    return path

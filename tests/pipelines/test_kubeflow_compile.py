@@ -1,0 +1,90 @@
+"""infra/kubeflow/training_pipeline.yaml is what pipelines/kubeflow.py compiles to, and schedules take config parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from librobot.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "infra" / "kubeflow" / "training_pipeline.yaml"
+STEPS = {"load-dataset", "validate", "normalize", "train", "export", "quantize", "evaluate", "promote", "package"}
+
+
+def test_committed_pipeline_spec_is_up_to_date(tmp_path, monkeypatch):
+    monkeypatch.delenv("LIBROBOT_IMAGE", raising=False)
+    fresh = tmp_path / "training_pipeline.yaml"
+    assert main(["kubeflow", "compile", "--output", str(fresh)]) == 0
+    # compare parsed documents: the header comment lists dict defaults in no fixed order
+    assert yaml.safe_load(fresh.read_text()) == yaml.safe_load(COMMITTED.read_text()), (
+        "infra/kubeflow/training_pipeline.yaml is stale: run `librobot kubeflow compile`"
+    )
+
+
+def test_every_step_runs_in_the_project_image():
+    spec = yaml.safe_load(COMMITTED.read_text())
+    executors = spec["deploymentSpec"]["executors"]
+    components = {name.removeprefix("exec-") for name in executors}
+    assert components == STEPS
+    assert {e["container"]["image"] for e in executors.values()} == {"librobot:train"}
+    assert spec["pipelineInfo"]["name"] == "librobot-training"
+
+
+def test_schedule_takes_its_parameters_from_the_pipeline_config(tmp_path, capsys):
+    config = tmp_path / "nightly.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "parameters": {
+                    "experiment": "experiment/default",
+                    "episodes_per_task": 3,
+                    "quantize_mode": None,
+                    "output_root": "x",
+                }
+            }
+        )
+    )
+    argv = ["kubeflow", "schedule", "--host", "http://kfp.invalid", "--cron", "0 0 3 * * *", "--config", str(config)]
+    assert main([*argv, "--registry", "/mnt/reg", "--dry-run"]) == 0
+    request = yaml.safe_load(capsys.readouterr().out)
+    assert request["cron_expression"] == "0 0 3 * * *"
+    assert request["params"] == {
+        "experiment": "experiment/default",
+        "episodes_per_task": 3,
+        "quantize_mode": "",
+        "registry": "/mnt/reg",
+    }
+
+
+def test_schedule_refuses_parameters_the_pipeline_does_not_take(tmp_path):
+    from librobot.cli.kubeflow import schedule_parameters
+
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({"parameters": {"epochs": 3}}))
+    with pytest.raises(ValueError, match=r"parameters \['epochs'\] are not inputs of the Kubeflow pipeline"):
+        schedule_parameters(config)
+
+
+def test_default_pipeline_config_schedules_cleanly():
+    from librobot.cli.kubeflow import schedule_parameters
+
+    params = schedule_parameters(ROOT / "configs" / "pipelines" / "default.yaml")
+    assert params["experiment"] == "experiment/default" and "output_root" not in params
+
+
+def test_gpu_compile_requests_accelerators_for_training_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("LIBROBOT_IMAGE", raising=False)
+    out = tmp_path / "gpu.yaml"
+    assert (
+        main(["kubeflow", "compile", "--gpus", "2", "--image", "registry.invalid/librobot:train", "--output", str(out)])
+        == 0
+    )
+    executors = yaml.safe_load(out.read_text())["deploymentSpec"]["executors"]
+    with_gpus = {name for name, e in executors.items() if "accelerator" in e["container"].get("resources", {})}
+    assert with_gpus == {"exec-train"}
+    assert executors["exec-train"]["container"]["resources"]["accelerator"]["resourceCount"] == "2"
+    assert {e["container"]["image"] for e in executors.values()} == {"registry.invalid/librobot:train"}
+    assert main(["kubeflow", "compile", "--output", str(tmp_path / "cpu.yaml")]) == 0  # back to the defaults

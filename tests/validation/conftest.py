@@ -1,0 +1,31 @@
+"""Fixtures for validation tests: a tiny robot and a clean tiny dataset of it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # lerobot_fixture, shared by the tests here
+
+from lerobot_fixture import FPS, write_dataset  # noqa: E402
+
+from librobot.robots import RobotSpec  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_robot() -> RobotSpec:
+    return RobotSpec.from_dict(
+        {
+            "name": "tiny_arm",
+            "fps": FPS,
+            "state": [{"name": f"joint{i}", "unit": "rad", "low": -1.0, "high": 1.0} for i in range(3)],
+            "action": [{"name": f"cmd{i}", "unit": "rad", "low": -2.0, "high": 2.0} for i in range(2)],
+        }
+    )
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path, tiny_robot):
+    return write_dataset(tmp_path / "ds", tiny_robot)
