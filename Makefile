@@ -44,7 +44,7 @@ docker-build:
 	docker build --target deploy -t $(IMAGE):deploy .
 
 docker-run:
-	docker run --rm -p 3000:3000 -v $(HOME)/bentoml:/root/bentoml $(IMAGE):deploy
+	docker run --rm -p 3000:3000 -v $(CURDIR)/outputs/bentoml:/home/librobot/bentoml $(IMAGE):deploy
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -33,26 +33,28 @@ def chunk_error(head, feats, mask, actions, noise) -> float:
 
 
 # (steps, required fall of the training loss, required fall of the predicted chunk's error)
-FIT = {"mlp_oft": (300, 10.0, 10.0), "flow_matching": (400, 10.0, 10.0), "diffusion_transformer": (400, 3.0, 3.0)}
+FIT = {"mlp_oft": (300, 10.0, 10.0), "flow_matching": (600, 10.0, 10.0), "diffusion_transformer": (1000, 10.0, 3.0)}
 
 
 @pytest.mark.parametrize("name", HEADS)
 def test_head_fits_a_small_batch(name):
-    """Epsilon-prediction loss has a floor at the least noisy timesteps (there eps is x_t minus a
-    tiny multiple of x0), so the diffusion head's loss falls more slowly than the others'; its
-    sampled chunks must still approach the targets."""
+    """Every head's loss falls by an order of magnitude. Epsilon prediction is the slowest: at the
+    least noisy timesteps eps is x_t minus a tiny multiple of x0, so it needs x0 memorised precisely
+    and its per-step loss stays noisy; it gets more steps, and a cosine decay that settles it."""
     steps, loss_fall, error_fall = FIT[name]
     head = make_head(name)
     feats, mask, actions, pad = small_problem()
     noise = torch.randn(head.noise_shape(B)) if head.samples else None
     error_before = chunk_error(head, feats, mask, actions, noise)
     opt = torch.optim.AdamW(head.parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     losses = []
     for _ in range(steps):
         loss = head(feats, mask, actions, pad)["loss"]
         opt.zero_grad()
         loss.backward()
         opt.step()
+        schedule.step()
         losses.append(loss.item())
     first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
     assert first / last >= loss_fall, f"{name}: loss {first:.4f} -> {last:.4f}"
