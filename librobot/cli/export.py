@@ -13,6 +13,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quantize-only", action="store_true", help="quantize the existing onnx/policy.onnx instead of re-exporting"
     )
+    p.add_argument(
+        "--closed-loop-episodes",
+        type=int,
+        default=None,
+        help="per task: roll out fp32 and the quantized graph on the same seeds; the success drop is gated",
+    )
     p.set_defaults(func=_cmd_export)
 
 
@@ -25,8 +31,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if args.quantize_only:
             if not args.quantize:
                 raise ValueError("--quantize-only needs --quantize int8|int4")
-            report = quantize_policy(args.policy, args.quantize, args.int8_mode)
+            report = quantize_policy(
+                args.policy, args.quantize, args.int8_mode, closed_loop_episodes=args.closed_loop_episodes
+            )
         else:
-            report = export_policy(args.policy, quantize=args.quantize, int8_mode=args.int8_mode)
+            report = export_policy(
+                args.policy,
+                quantize=args.quantize,
+                int8_mode=args.int8_mode,
+                closed_loop_episodes=args.closed_loop_episodes,
+            )
     print_json({k: v for k, v in report.items() if k != "config"})
     return 0

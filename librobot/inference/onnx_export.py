@@ -253,16 +253,18 @@ def export_policy(
     quantize: str | None = None,
     int8_mode: str | None = None,
     cfg: ExportConfig | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Export ``bundle_dir`` to ``onnx/policy.onnx`` (+ a quantized graph); returns the parity report.
 
+    ``overrides`` set fields of the bundle's ``export`` config (e.g. ``closed_loop_episodes=10``).
     Raises ``ExportParityError`` (after deleting the failing file) when a graph misses its gate.
     """
     import torch
 
     from librobot.inference.tokenizer import save_tokenizer
 
-    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode)
+    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode, **overrides)
     save_tokenizer(job.model, job.onnx_dir / TOKENIZER_DIR, instructions=job.tasks)
     fp32 = job.onnx_dir / ONNX_FILES["onnx"]
     log.info("exporting %s to %s (opset %d)", type(job.model).__name__, fp32, job.cfg.opset)
@@ -286,12 +288,16 @@ def export_policy(
 
 
 def quantize_policy(
-    bundle_dir: str | Path, quantize: str, int8_mode: str | None = None, cfg: ExportConfig | None = None
+    bundle_dir: str | Path,
+    quantize: str,
+    int8_mode: str | None = None,
+    cfg: ExportConfig | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """Quantize the bundle's existing ``onnx/policy.onnx`` under the gates; merges into the export report."""
     if cfg is not None:
         cfg = dataclasses.replace(cfg, quantize=quantize, int8_mode=int8_mode or cfg.int8_mode)
-    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode)
+    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode, **overrides)
     if not (job.onnx_dir / ONNX_FILES["onnx"]).is_file():
         raise FileNotFoundError(f"{job.onnx_dir / ONNX_FILES['onnx']} does not exist: export fp32 first")
     report = dict(job.bundle.metadata.get("export") or job.new_report())

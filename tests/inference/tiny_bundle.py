@@ -29,6 +29,7 @@ OVERRIDES = [
     f"data.action_horizon={HORIZON}",
     "+export.parity_samples=6",
     "+export.calibration_samples=8",
+    "export.closed_loop_episodes=0",  # no simulator for this synthetic robot
 ]
 
 
