@@ -16,6 +16,7 @@ from typing import Any
 from zenml import pipeline
 
 from steps import evaluate, export, load_dataset, normalize, package, promote, quantize, train, validate
+from steps.config import resolve_experiment
 
 DEFAULT_VALIDATION = {"bounds_tolerance": 0.05, "fps_tolerance": 0.1, "min_episode_length": 2}
 DEFAULT_PROMOTION = {"stage": "production", "margin": 0.02, "min_success_rate": 0.0}
@@ -42,11 +43,11 @@ def training_pipeline(
     bento_name: str = "librobot-policy",
     output_root: str = "outputs/pipeline",
 ) -> None:
-    overrides = list(overrides or [])
+    config_yaml = resolve_experiment(experiment, list(overrides or []))  # its content keys the cache
     dataset = load_dataset(dataset_path)
-    gx_result = validate(dataset, experiment, overrides, {**DEFAULT_VALIDATION, **(validation or {})})
-    stats = normalize(dataset, experiment, overrides)
-    bundle = _tracked(train)(dataset, stats, gx_result, experiment, overrides, output_root)
+    gx_result = validate(dataset, config_yaml, {**DEFAULT_VALIDATION, **(validation or {})})
+    stats = normalize(dataset, config_yaml)
+    bundle = _tracked(train)(dataset, stats, gx_result, config_yaml, output_root)
     exported, _ = export(bundle)
     quantized, quantize_report = quantize(exported, quantize_mode)
     evaluated, report = evaluate(quantized, episodes_per_task, evaluation or {}, output_root)

@@ -21,12 +21,12 @@ def load_dataset(path: str) -> Annotated[dict[str, str], "dataset"]:
 
 @step
 def validate(
-    dataset: dict[str, str], experiment: str, overrides: list[str], settings: dict[str, Any]
+    dataset: dict[str, str], config_yaml: str, settings: dict[str, Any]
 ) -> Annotated[dict[str, Any], "gx_validation_result"]:
     """Great Expectations suite over frames and episodes; a failure stops the run with the report."""
     from librobot.validation import DatasetValidationError, ValidationSettings, validate_dataset
 
-    cfg = experiment_config(experiment, overrides, dataset["path"])
+    cfg = experiment_config(config_yaml, dataset["path"])
     report = validate_dataset(dataset["path"], cfg.robot, ValidationSettings(**settings))
     log_metadata(
         {"validation": {"success": report.success, "evaluated": report.evaluated, "failed": len(report.failures)}}
@@ -38,13 +38,11 @@ def validate(
 
 
 @step
-def normalize(
-    dataset: dict[str, str], experiment: str, overrides: list[str]
-) -> Annotated[dict[str, Any], "normalizer"]:
+def normalize(dataset: dict[str, str], config_yaml: str) -> Annotated[dict[str, Any], "normalizer"]:
     """Normalization stats of the representation the policy trains on (``Normalizer.to_dict()``)."""
     from librobot.data.dataset import ChunkedDataset
 
-    cfg = experiment_config(experiment, overrides, dataset["path"])
+    cfg = experiment_config(config_yaml, dataset["path"])
     data = ChunkedDataset(
         dataset["path"],
         action_horizon=cfg.data.action_horizon,

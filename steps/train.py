@@ -17,13 +17,12 @@ def train(
     dataset: dict[str, str],
     normalizer: dict[str, Any],
     gx_validation_result: dict[str, Any],  # an input so training waits for validation
-    experiment: str,
-    overrides: list[str],
+    config_yaml: str,
     output_root: str,
 ) -> Annotated[Bundle, "policy_bundle"]:
     from librobot.training import train as train_policy
 
-    cfg = experiment_config(experiment, overrides, dataset["path"])
+    cfg = experiment_config(config_yaml, dataset["path"])
     context = get_step_context()
     output = Path(output_root).resolve() / f"{context.pipeline_run.name}"
     bundle_dir = train_policy(cfg, output, resume=True)  # resume: a retried step continues its checkpoints
