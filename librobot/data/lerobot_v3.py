@@ -7,8 +7,8 @@ Layout (what LeRobot 0.4 writes, so datasets pass both ways)::
     meta/tasks.parquet                   index: task string, column task_index
     meta/episodes/chunk-000/file-000.parquet   one row per episode: length, tasks, data file and
                                          dataset_from/to_index, per camera video file + from/to timestamp
-    data/chunk-XXX/file-XXX.parquet      frames of several episodes per file
-    videos/observation.images.<cam>/chunk-XXX/file-XXX.mp4   several episodes per file
+    data/chunk-NNN/file-NNN.parquet      frames of several episodes per file
+    videos/observation.images.<cam>/chunk-NNN/file-NNN.mp4   several episodes per file
 """
 
 from __future__ import annotations
@@ -438,7 +438,7 @@ def _read_tasks(path: Path) -> list[str]:
 def _read_episodes(folder: Path) -> list[dict[str, Any]]:
     files = sorted(folder.glob("chunk-*/file-*.parquet"))
     if not files:
-        raise FileNotFoundError(f"{folder}: no chunk-XXX/file-XXX.parquet episode files")
+        raise FileNotFoundError(f"{folder}: no chunk-NNN/file-NNN.parquet episode files")
     rows: list[dict[str, Any]] = []
     for f in files:
         rows += pq.read_table(f).to_pylist()

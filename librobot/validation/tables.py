@@ -39,7 +39,7 @@ def read_info(root: Path) -> dict[str, Any]:
 def _read_parquets(directory: Path, what: str) -> pd.DataFrame:
     files = sorted(directory.glob("chunk-*/file-*.parquet"))
     if not files:
-        raise FileNotFoundError(f"no {what} parquet files under {directory} (expected chunk-XXX/file-XXX.parquet)")
+        raise FileNotFoundError(f"no {what} parquet files under {directory} (expected chunk-NNN/file-NNN.parquet)")
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 

@@ -92,6 +92,8 @@ class HFVLM(VLMBackbone):
     """Base of the transformers wrappers; subclasses fill in the model-specific hooks."""
 
     display_name = "VLM"
+    # True where the vision tower only takes the checkpoint's own image size (no interpolation)
+    fixed_image_size = False
 
     def __init__(self, cfg: HFVLMConfig, num_cameras: int = 1):
         super().__init__()
@@ -108,6 +110,11 @@ class HFVLM(VLMBackbone):
             raise ValueError(
                 f"vlm ({self.display_name}): set pretrained_path (a local directory or cached repo id) "
                 "or from_config: true"
+            )
+        expected = self.model.config.vision_config.image_size if self.fixed_image_size else cfg.image_size
+        if cfg.image_size != expected:
+            raise ValueError(
+                f"vlm.image_size={cfg.image_size}; this {self.display_name}'s vision tower takes {expected}"
             )
         self.feature_dim = self.text_hidden_size()
         layers = self.num_hidden_layers()

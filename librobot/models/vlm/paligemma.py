@@ -19,12 +19,7 @@ class PaliGemmaConfig(HFVLMConfig):
 class PaliGemmaBackbone(HFVLM):
     config_class = PaliGemmaConfig
     display_name = "PaliGemma"
-
-    def __init__(self, cfg: PaliGemmaConfig, num_cameras: int = 1):
-        super().__init__(cfg, num_cameras)
-        expected = self.model.config.vision_config.image_size
-        if cfg.image_size != expected:
-            raise ValueError(f"vlm.image_size={cfg.image_size}; this PaliGemma's vision tower takes {expected}")
+    fixed_image_size = True
 
     def model_class(self):
         from transformers import PaliGemmaModel

@@ -22,12 +22,7 @@ class SmolVLMConfig(HFVLMConfig):
 class SmolVLMBackbone(HFVLM):
     config_class = SmolVLMConfig
     display_name = "SmolVLM (Idefics3)"
-
-    def __init__(self, cfg: SmolVLMConfig, num_cameras: int = 1):
-        super().__init__(cfg, num_cameras)
-        expected = self.model.config.vision_config.image_size
-        if cfg.image_size != expected:
-            raise ValueError(f"vlm.image_size={cfg.image_size}; this SmolVLM's vision encoder takes {expected}")
+    fixed_image_size = True
 
     def model_class(self):
         from transformers import Idefics3Model
