@@ -7,8 +7,10 @@ import json
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from librobot.sim.action_noise import ActionNoise
     from librobot.sim.record import RecordJob, record_dataset
 
+    noise = ActionNoise.parse(args.action_noise, args.noise_correlation) if args.action_noise else None
     kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
     if args.env in ("metaworld", "metaworld_v3"):
         from librobot.sim.metaworld_env import expand_tasks
@@ -24,6 +26,7 @@ def _generate(args: argparse.Namespace) -> int:
         keep_failed=args.keep_failed,
         overwrite=args.overwrite,
         codec=args.codec,
+        action_noise=noise,
     )
     print(
         f"wrote {result.episodes} episodes, {result.frames} frames to {result.path} "
@@ -77,6 +80,16 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env-kwargs", default=None, help="JSON kwargs for the env, e.g. '{\"image_size\": 96}'")
     p.add_argument("--keep-failed", action="store_true", help="also keep episodes the expert did not finish")
+    p.add_argument(
+        "--action-noise",
+        default=None,
+        metavar="NAME=SIGMA,...",
+        help="DART: execute the expert's action plus Gaussian noise (sigma as a fraction of each named action's "
+        "half-range) while storing the clean action, e.g. throttle=0.2,steering=0.3",
+    )
+    p.add_argument(
+        "--noise-correlation", type=float, default=0.0, help="AR(1) coefficient of the noise per step (0: white)"
+    )
     p.add_argument("--codec", default="auto", help="auto (AV1 if available, else H.264), libsvtav1, libx264")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_generate)

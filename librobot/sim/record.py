@@ -10,6 +10,9 @@ Optional per-env extras, written when the env offers them:
   (the wheel loader); phase-aware analysis and per-phase metrics read it, policies do not.
 - ``observation.targets`` (float32, names ``env.target_names``): ``obs["targets"]`` of envs built with
   ``include_targets=True``: task-layout poses for a state-only baseline, kept apart from the state.
+
+With ``action_noise`` (``ActionNoise``, DART) the env executes a perturbed action while ``action``
+stores the expert's clean one; ``info.json["librobot"]["action_noise"]`` records the settings.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 
 from librobot.data.lerobot_v3 import LeRobotV3Writer, feature_spec
 from librobot.logging import get_logger
+from librobot.sim.action_noise import ActionNoise
 
 log = get_logger("sim.record")
 
@@ -49,10 +53,16 @@ class RecordResult:
     success_rate: dict[str, float]
 
 
-def record_episode(env: Any, seed: int) -> tuple[dict[str, list], bool]:
-    """Roll the env's expert out once: per-step images, state, action, reward; returns (steps, success)."""
+def record_episode(env: Any, seed: int, action_noise: ActionNoise | None = None) -> tuple[dict[str, list], bool]:
+    """Roll the env's expert out once: per-step images, state, action, reward; returns (steps, success).
+
+    ``action`` is always the expert's own; with ``action_noise`` the env executes a perturbed copy.
+    """
     obs = env.reset(seed)
     expert = env.expert()
+    perturb = None
+    if action_noise is not None:
+        perturb = action_noise.sampler(env.robot.action_names, env.robot.bounds("action"), seed)
     steps: dict[str, list] = {"state": [], "action": [], "reward": [], "images": {c: [] for c in env.camera_names}}
     phases = _phase_index(env)
     if phases is not None:
@@ -69,7 +79,7 @@ def record_episode(env: Any, seed: int) -> tuple[dict[str, list], bool]:
             steps["targets"].append(obs["targets"])
         for cam in env.camera_names:
             steps["images"][cam].append(obs["images"][cam])
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, reward, terminated, truncated, info = env.step(action if perturb is None else perturb(action))
         steps["action"].append(action)
         steps["reward"].append(reward)
         if phases is not None:
@@ -106,6 +116,7 @@ def record_dataset(
     max_attempts: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    action_noise: ActionNoise | None = None,
     **writer_kwargs: Any,
 ) -> RecordResult:
     """Write ``episodes`` expert episodes per job to ``out``; all jobs must share one robot."""
@@ -139,7 +150,7 @@ def record_dataset(
                 try:
                     if robot is None:
                         robot = env.robot
-                        writer = _open_writer(out, env, job, jobs, overwrite, writer_kwargs)
+                        writer = _open_writer(out, env, job, jobs, overwrite, action_noise, writer_kwargs)
                     elif robot.state_names != env.robot.state_names or robot.action_names != env.robot.action_names:
                         raise ValueError(
                             f"job {job.env} {job.kwargs}: robot {env.robot.name} differs from {robot.name}"
@@ -148,7 +159,7 @@ def record_dataset(
                     while kept < episodes and tries < max_attempts:
                         ep_seed = seed + 10_000 * j + tries
                         tries += 1
-                        steps, success = record_episode(env, ep_seed)
+                        steps, success = record_episode(env, ep_seed, action_noise)
                         successes += success
                         if not success and not keep_failed:
                             log.debug("%s seed %d failed; dropped", env.task, ep_seed)
@@ -172,7 +183,15 @@ def record_dataset(
     return RecordResult(Path(path), len(writer.episodes), writer.total_frames, attempts_total, rates)
 
 
-def _open_writer(out, env, job: RecordJob, jobs: Sequence[RecordJob], overwrite: bool, kwargs: Mapping[str, Any]):
+def _open_writer(
+    out,
+    env,
+    job: RecordJob,
+    jobs: Sequence[RecordJob],
+    overwrite: bool,
+    action_noise: ActionNoise | None,
+    kwargs: Mapping[str, Any],
+):
     robot = env.robot
     features = {
         "observation.state": feature_spec(robot.state_names),
@@ -189,6 +208,8 @@ def _open_writer(out, env, job: RecordJob, jobs: Sequence[RecordJob], overwrite:
         "envs": [{"env": jb.env, "env_kwargs": dict(jb.kwargs)} for jb in jobs],
         "robot": robot.to_dict(),
     }
+    if action_noise is not None:
+        provenance["action_noise"] = action_noise.to_dict()
     if _phase_index(env) is not None:
         features["phase"] = {"dtype": "int64", "shape": [1], "names": None}
         provenance["phase_names"] = list(env.phase_names)

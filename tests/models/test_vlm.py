@@ -66,7 +66,7 @@ def test_feature_cache_serves_repeated_inputs_with_identical_features(small_vlm)
 
 
 def test_image_grid_must_divide_the_feature_map():
-    with pytest.raises(ValueError, match="image_grid=2 must divide the 3x3 feature map"):
+    with pytest.raises(ValueError, match="image_grid=2 must divide the 3x3 'head' feature map"):
         build("vlm", {"name": "small_pretrained", "image_size": 96, "image_grid": 2})
 
 
@@ -150,3 +150,34 @@ def test_a_copied_model_gets_its_own_empty_cache(small_vlm):
     a, _ = small_vlm(images(seed=7), tok["input_ids"], tok["attention_mask"])
     b, _ = twin(images(seed=7), tok["input_ids"], tok["attention_mask"])
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_intermediate_feature_layers_give_finer_grids_from_fewer_channels():
+    torch.manual_seed(0)
+    vlm = build(
+        "vlm",
+        {"name": "small_pretrained", "hidden_dim": 32, "image_size": 64, "image_grid": 4, "image_layer": "stride16"},
+        num_cameras=2,
+    ).eval()
+    imgs = images()
+    ids = vlm.tokenize(["pick the cube", "push"])
+    with torch.no_grad():
+        tokens, mask = vlm(imgs, ids["input_ids"], ids["attention_mask"])
+        raw = vlm._image_features(imgs.flatten(0, 1))
+        uncached, _ = vlm(imgs, ids["input_ids"], ids["attention_mask"], use_cache=False)
+    assert tokens.shape == (2, 2 * 16 + 1, 32) and mask.all()
+    assert raw.shape == (4, 16, 112)  # the 112-channel stage, 4x4 cells at 64 px
+    torch.testing.assert_close(tokens, uncached)
+
+
+def test_head_layer_reads_the_same_map_as_extract_features(small_vlm):
+    x = (images().flatten(0, 1).float() / 255.0 - 0.5) / 0.5
+    with torch.no_grad():
+        torch.testing.assert_close(small_vlm._feature_map(x), small_vlm.image_encoder.extract_features(x))
+
+
+def test_unknown_image_layer_and_grids_name_the_layer():
+    with pytest.raises(ValueError, match=r"vlm.image_layer must be one of \['head', 'stride16', 'stride8'\]"):
+        build("vlm", {"name": "small_pretrained", "image_layer": "block3"})
+    with pytest.raises(ValueError, match="image_grid=4 must divide the 6x6 'stride16' feature map"):
+        build("vlm", {"name": "small_pretrained", "image_size": 96, "image_grid": 4, "image_layer": "stride16"})

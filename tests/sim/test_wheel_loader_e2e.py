@@ -42,7 +42,8 @@ def tiny_wheel_loader_dataset(tmp_path_factory):
     kwargs = json.dumps({"image_size": 32, "max_steps": 40})
     # 40 steps is too short for a full load: keep the (failed) episodes, they are real expert data
     argv = ["data", "generate", "--env", "wheel_loader", "--episodes", "2", "--out", str(out)]
-    assert main([*argv, "--env-kwargs", kwargs, "--keep-failed", "--seed", "7"]) == 0
+    noise = ["--action-noise", "steering=0.5,boom=0.3", "--noise-correlation", "0.8"]  # as the default dataset
+    assert main([*argv, "--env-kwargs", kwargs, "--keep-failed", "--seed", "7", *noise]) == 0
     return out
 
 
@@ -50,6 +51,7 @@ def test_generate_train_eval_writes_a_report_with_success_and_delivered_kg(tiny_
     info = json.loads((tiny_wheel_loader_dataset / "meta" / "info.json").read_text())
     assert info["robot_type"] == "wheel_loader" and info["total_episodes"] == 2
     assert {"observation.images.cab", "observation.images.overview", "phase"} <= set(info["features"])
+    assert info["librobot"]["action_noise"]["sigma"] == {"steering": 0.5, "boom": 0.3}
 
     bundle, report_dir = tmp_path / "bundle", tmp_path / "eval"
     train_argv = ["train", "--config", "experiment/wheel_loader_groot", "--output", str(bundle)]

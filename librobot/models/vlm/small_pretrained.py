@@ -5,8 +5,8 @@ and load with no network. They are frozen by default; trainable linear projectio
 common width ``hidden_dim``, with learned camera / grid-cell / text embeddings so the head can tell
 tokens apart.
 
-Tokens per sample: ``image_grid**2`` per camera (the final feature map average-pooled to a grid),
-then the instruction (one mean-pooled sentence token, or every word piece with ``text_tokens:
+Tokens per sample: ``image_grid**2`` per camera (a feature map average-pooled to a grid), then the
+instruction (one mean-pooled sentence token, or every word piece with ``text_tokens:
 sequence``).
 
 While a part is frozen its outputs are cached by input content (see ``feature_cache.py``): frames
@@ -31,15 +31,20 @@ from librobot.models.vlm.base import VLMBackbone, check_images
 from librobot.models.vlm.feature_cache import FeatureCache
 from librobot.registry import register_vlm
 
-IMAGE_CHANNELS = 1280  # EfficientNet-Lite0's last feature map
+# Where image features are read: (number of EfficientNet-Lite0 blocks run, channels, stride).
+# "head" is the classifier's input (semantic, 1/32 resolution); "stride16" stops after the 112-channel
+# stage: 4x the cells at the same image size, less compute, and enough to place a pile or a truck
+# from a fixed camera, which the 1/32 map of a small image blurs into one or two cells.
+IMAGE_LAYERS = {"head": (16, 1280, 32), "stride16": (11, 112, 16), "stride8": (5, 40, 8)}
 TEXT_WIDTH = 384  # MiniLM-L6's hidden size
 
 
 @dataclass
 class SmallPretrainedConfig:
     hidden_dim: int = 128  # width of every output token
-    image_size: int = 96  # images are resized to image_size x image_size (96 -> a 3x3 feature map)
+    image_size: int = 96  # images are resized to image_size x image_size (96 -> a 3x3 "head" feature map)
     image_grid: int = 3  # feature map average-pooled to image_grid x image_grid tokens per camera
+    image_layer: str = "head"  # head | stride16 | stride8: which feature map (IMAGE_LAYERS)
     text_tokens: str = "pooled"  # pooled: one sentence token | sequence: one token per word piece
     max_text_length: int = 32
     freeze_image: bool = True
@@ -113,11 +118,14 @@ class SmallPretrainedVLM(VLMBackbone):
         super().__init__()
         if cfg.text_tokens not in ("pooled", "sequence"):
             raise ValueError(f"vlm.text_tokens must be 'pooled' or 'sequence', got {cfg.text_tokens!r}")
-        feature_map = -(-cfg.image_size // 32)  # EfficientNet downsamples by 32 with 'same' padding
+        if cfg.image_layer not in IMAGE_LAYERS:
+            raise ValueError(f"vlm.image_layer must be one of {sorted(IMAGE_LAYERS)}, got {cfg.image_layer!r}")
+        self._blocks_run, image_channels, stride = IMAGE_LAYERS[cfg.image_layer]
+        feature_map = -(-cfg.image_size // stride)  # EfficientNet downsamples with 'same' padding
         if cfg.image_grid < 1 or feature_map % cfg.image_grid:
             raise ValueError(
-                f"vlm.image_grid={cfg.image_grid} must divide the {feature_map}x{feature_map} feature map of "
-                f"image_size={cfg.image_size} (exportable pooling needs whole windows)"
+                f"vlm.image_grid={cfg.image_grid} must divide the {feature_map}x{feature_map} {cfg.image_layer!r} "
+                f"feature map of image_size={cfg.image_size} (exportable pooling needs whole windows)"
             )
         self.cfg, self.num_cameras, self.feature_dim = cfg, num_cameras, cfg.hidden_dim
         weights = Path(cfg.image_weights) if cfg.image_weights else default_image_weights()
@@ -125,7 +133,7 @@ class SmallPretrainedVLM(VLMBackbone):
         self.image_encoder = copy.deepcopy(_loaded("image", str(weights), cfg.image_size))
         text_encoder, self._tokenizer = _loaded("text", str(text_path))
         self.text_encoder = copy.deepcopy(text_encoder)
-        self.image_proj = nn.Sequential(nn.Linear(IMAGE_CHANNELS, cfg.hidden_dim), nn.LayerNorm(cfg.hidden_dim))
+        self.image_proj = nn.Sequential(nn.Linear(image_channels, cfg.hidden_dim), nn.LayerNorm(cfg.hidden_dim))
         self.text_proj = nn.Sequential(nn.Linear(TEXT_WIDTH, cfg.hidden_dim), nn.LayerNorm(cfg.hidden_dim))
         self.camera_emb = nn.Parameter(torch.randn(1, num_cameras, 1, cfg.hidden_dim) * 0.02)
         self.cell_emb = nn.Parameter(torch.randn(1, 1, cfg.image_grid**2, cfg.hidden_dim) * 0.02)
@@ -158,16 +166,26 @@ class SmallPretrainedVLM(VLMBackbone):
 
     # -- images -------------------------------------------------------------------------------------
     def _image_features(self, flat: torch.Tensor) -> torch.Tensor:
-        """uint8 [N, 3, H, W] -> [N, grid*grid, 1280] frozen-backbone features."""
+        """uint8 [N, 3, H, W] -> [N, grid*grid, channels] backbone features from ``image_layer``."""
         x = flat.float() / 255.0
         size = self.cfg.image_size
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
         x = (x - self.pixel_mean) / self.pixel_std
-        fmap = self.image_encoder.extract_features(x)
+        fmap = self._feature_map(x)
         window = fmap.shape[-1] // self.cfg.image_grid
         pooled = F.avg_pool2d(fmap, kernel_size=window, stride=window)
         return pooled.flatten(2).transpose(1, 2)
+
+    def _feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        net = self.image_encoder
+        if self.cfg.image_layer == "head":
+            return net.extract_features(x)
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        rate = net._global_params.drop_connect_rate or 0.0  # as extract_features (used only when training)
+        for idx, block in enumerate(net._blocks[: self._blocks_run]):
+            x = block(x, drop_connect_rate=rate * idx / len(net._blocks))
+        return x
 
     def _text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """[B, L] ids -> [B, L, 384] hidden states, or [B, 1, 384] mean-pooled (sentence-transformers pooling)."""
