@@ -12,3 +12,17 @@ import torch  # noqa: E402
 import librobot  # noqa: E402,F401  (turns telemetry off before any stack library is imported)
 
 torch.set_num_threads(1)
+
+
+# Tests write only under temporary directories: a new entry in the checkout's root after the
+# session (an `mlruns/` from MLflow's default artifact root, an `outputs/`) fails the run.
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CACHES = {".pytest_cache", ".ruff_cache", "__pycache__", ".mypy_cache"}
+_ROOT_BEFORE = set(os.listdir(_REPO))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    new = sorted(set(os.listdir(_REPO)) - _ROOT_BEFORE - _CACHES)
+    if new and not hasattr(session.config, "workerinput"):
+        session.config.get_terminal_writer().line(f"tests wrote into the checkout's root: {new}", red=True)
+        session.exitstatus = 1

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from librobot.evaluation.config import EvalConfig
 from librobot.logging import get_logger
+from librobot.progress import Progress
 
 log = get_logger("evaluation")
 
@@ -61,7 +62,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate the bundle at ``policy_dir``; writes ``output``/report.json, report.md, plots/, videos/."""
     import torch
-    from tqdm.auto import tqdm
 
     from librobot.bundle import load_bundle, update_metadata
     from librobot.evaluation.report import write_report
@@ -83,7 +83,7 @@ def evaluate(
     started = time.perf_counter()
     per_task: dict[str, dict[str, Any]] = {}
     total = len(jobs) * cfg.episodes_per_task
-    bar = tqdm(total=total, desc="eval", unit="episode", disable=not progress, dynamic_ncols=True)
+    bar = Progress(total, "eval", "episode", enabled=progress)
     successes = 0
     inference_s, chunks = 0.0, 0
     for kwargs in jobs:

@@ -29,6 +29,7 @@ import numpy as np
 
 from librobot.data.lerobot_v3 import LeRobotV3Writer, feature_spec
 from librobot.logging import get_logger
+from librobot.progress import Progress
 from librobot.sim.action_noise import ActionNoise
 
 log = get_logger("sim.record")
@@ -120,9 +121,6 @@ def record_dataset(
     **writer_kwargs: Any,
 ) -> RecordResult:
     """Write ``episodes`` expert episodes per job to ``out``; all jobs must share one robot."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from librobot.logging import console
     from librobot.sim import make_env
 
     if not jobs:
@@ -134,17 +132,9 @@ def record_dataset(
     robot = None
     attempts_total = 0
     rates: dict[str, float] = {}
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not progress,
-    )
+    bar = Progress(episodes * len(jobs), "record", "episode", enabled=progress)
     try:
         with bar:
-            overall = bar.add_task("episodes", total=episodes * len(jobs))
             for j, job in enumerate(jobs):
                 env = make_env(job.env, **job.kwargs)
                 try:
@@ -166,7 +156,7 @@ def record_dataset(
                             continue
                         _add(writer, env, job, steps, success, ep_seed)
                         kept += 1
-                        bar.advance(overall)
+                        bar.update(1)
                     attempts_total += tries
                     rates[env.task] = successes / tries
                     if kept < episodes:

@@ -43,7 +43,7 @@ class MLflowTracker:
         if found is not None:
             experiment_id = found.experiment_id
         else:
-            artifacts = None if env_uri else (output_dir / "mlartifacts").as_uri()
+            artifacts = _local_artifact_root(self.tracking_uri)
             experiment_id = self.client.create_experiment(experiment, artifact_location=artifacts)
         if run_id is None:
             run_id = self.client.create_run(experiment_id, run_name=run_name).info.run_id
@@ -71,6 +71,16 @@ class MLflowTracker:
 
     def finish(self, status: str = "FINISHED") -> None:
         self.client.set_terminated(self.run_id, status=status)
+
+
+def _local_artifact_root(tracking_uri: str) -> str | None:
+    """Artifacts beside a local sqlite store; MLflow's default is ``./mlruns`` in the *working directory*.
+
+    A tracking server (http) or a file store chooses its own artifact root: None leaves it to them.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return (Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
 
 
 class NullTracker:

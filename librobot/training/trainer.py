@@ -26,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from librobot.logging import get_logger
+from librobot.progress import Progress
 from librobot.seeding import rng_state, seed_everything, set_rng_state
 from librobot.training.callbacks import EMA, Callback, EarlyStopping
 from librobot.training.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -206,22 +207,13 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------
     def _loop(self) -> None:
-        from tqdm.auto import tqdm
-
         acc = self.accelerator
         cfg = self.cfg
         samples_per_step = cfg.batch_size * cfg.grad_accum_steps
         batches = self._batches(self.position)
         window_loss, window_n, grad_norm = 0.0, 0, float("nan")
         window_start, window_steps = time.perf_counter(), 0
-        bar = tqdm(
-            total=cfg.max_steps,
-            initial=self.step,
-            desc="train",
-            unit="step",
-            disable=not (cfg.progress and self.is_main_process),
-            dynamic_ncols=True,
-        )
+        bar = Progress(cfg.max_steps, "train", "step", enabled=cfg.progress and self.is_main_process, initial=self.step)
         self.model.train()
         while self.step < cfg.max_steps and not self.should_stop:
             for _ in range(cfg.grad_accum_steps):
