@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch  # noqa: E402
 
 from librobot.data.dataset import ChunkedDataset, collate  # noqa: E402
 from librobot.data.lerobot_v3 import LeRobotV3Reader  # noqa: E402
+from librobot.machine import machine_info  # noqa: E402
 
 
 def raw_decode_rate(path: str) -> dict:
@@ -77,8 +77,7 @@ def main() -> None:
         "cameras": [k for k, v in info["features"].items() if v["dtype"] == "video"],
         "codec": [v["info"]["video.codec"] for v in info["features"].values() if v["dtype"] == "video"],
         "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine_info(),
         "raw_decode": raw_decode_rate(args.path),
         "loader": [loader_rate(args.path, w, args.batch_size, args.epochs, args.action_horizon) for w in args.workers],
     }

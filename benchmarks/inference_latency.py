@@ -1,7 +1,9 @@
 """Action-chunk latency and peak memory: torch eager fp32 vs ONNX Runtime fp32 vs ONNX Runtime int8.
 
-Same observations (recorded from the bundle's dataset with a fixed seed), same machine, one run;
-each runtime is measured in a fresh subprocess so its peak RSS is its own. Writes JSON.
+The whole network on distinct observations: every call gets frames the policy has not seen (recorded
+from the bundle's dataset with a fixed seed, the same frames for every runtime), so no feature cache
+hit is counted that a robot would not get. Each runtime runs in a fresh subprocess so its peak RSS
+is its own; the machine (CPU model, ISA flags, load) is printed and stored beside the figures.
 
     python benchmarks/inference_latency.py --policy outputs/bundle --out benchmarks/results/inference_latency.json
 """
@@ -11,14 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from librobot.machine import machine_info, machine_line
+
 RUNTIMES = ("torch", "onnx", "onnx-int8")
+WARMUP = 3
 
 
 def measure(policy_dir: str, runtime: str, batch: int, repeats: int, threads: int, seed: int) -> dict:
@@ -33,18 +37,26 @@ def measure(policy_dir: str, runtime: str, batch: int, repeats: int, threads: in
 
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     policy = Policy.from_bundle(policy_dir, runtime=runtime, threads=threads)
-    recorded = recorded_observations(load_bundle(policy_dir, with_model=False), batch, seed=seed)
-    obs = {
-        "images": {cam: np.moveaxis(recorded.images[:, c], 1, -1) for c, cam in enumerate(policy.spec.cameras)},
-        "state": recorded.state,
-        "instruction": recorded.instructions,
-    }
-    for _ in range(3):
-        policy.act(obs, seed=0)
+    calls = WARMUP + repeats
+    pool = recorded_observations(load_bundle(policy_dir, with_model=False), batch * calls, seed=seed)
+    if len(pool) < batch * calls:
+        raise SystemExit(f"the dataset has {len(pool)} frames; {calls} distinct calls of batch {batch} need more")
+
+    def observation(call: int) -> dict:
+        part = pool.slice(call * batch, (call + 1) * batch)
+        return {
+            "images": {cam: np.moveaxis(part.images[:, c], 1, -1) for c, cam in enumerate(policy.spec.cameras)},
+            "state": part.state,
+            "instruction": part.instructions,
+        }
+
+    for call in range(WARMUP):
+        policy.act(observation(call), seed=call)
     times = []
-    for i in range(repeats):
+    for call in range(WARMUP, calls):
+        obs = observation(call)
         started = time.perf_counter()
-        policy.act(obs, seed=i)
+        policy.act(obs, seed=call)
         times.append(1000 * (time.perf_counter() - started))
     t = np.array(times)
     return {
@@ -76,6 +88,8 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    machine = machine_info()
+    print(f"machine: {machine_line(machine)}", flush=True)
     results = []
     for batch in args.batches:
         for runtime in args.runtimes:
@@ -87,8 +101,9 @@ def main() -> int:
     report = {
         "policy": str(Path(args.policy).resolve()),
         "threads": args.threads,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "load_avg": os.getloadavg()},
-        "observations": "recorded from the bundle's dataset, same seed for every runtime",
+        "machine": machine,
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+        "observations": "distinct frames from the bundle's dataset on every call, the same for every runtime",
         "results": results,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

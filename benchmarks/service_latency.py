@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from librobot.machine import machine_info, machine_line
+
 BIN = Path(sys.executable).parent
 
 
@@ -109,7 +111,9 @@ def main() -> int:
 
     from librobot.inference.policy import Policy
 
-    observations = recorded(args.policy, 8)
+    machine = machine_info()
+    print(f"machine: {machine_line(machine)}", flush=True)
+    observations = recorded(args.policy, args.requests)  # distinct frames: no repeated input is timed
     payloads = [encode(observations[i % len(observations)], seed=i) for i in range(args.requests)]
     policy = Policy.from_bundle(args.policy, runtime=args.runtime, threads=args.threads)
     for obs in observations[:3]:
@@ -123,7 +127,7 @@ def main() -> int:
         "policy": str(Path(args.policy).resolve()),
         "runtime": args.runtime,
         "threads": args.threads,
-        "machine": {"cpu_count": os.cpu_count(), "load_avg": os.getloadavg()},
+        "machine": machine,
         "raw_ort_call": {**percentiles(raw), "throughput_rps": round(1000 * len(raw) / sum(raw), 2)},
         "service": [],
     }

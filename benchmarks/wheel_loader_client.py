@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from librobot.machine import machine_info
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "examples" / "wheel_loader")]
 
@@ -60,7 +62,7 @@ def main() -> int:
             "ort_threads": args.threads,
             "server_startup_s": round(startup_s, 1),
             # 2 cores shared with other work: wall latencies are pessimistic; the load says how much
-            "machine": {"cpu_count": os.cpu_count(), "load_avg_before": load, "load_avg_after": os.getloadavg()},
+            "machine": {**machine_info(), "load_avg_before": load},
         }
     )
     out = Path(args.out)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
+
+from librobot.machine import machine_info
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -103,9 +104,7 @@ def main() -> dict:
         "expert_episodes_per_minute_physics_only": physics_only_rate["episodes_per_minute"],
         "expert_episodes_per_cpu_minute_physics_only": physics_only_rate["episodes_per_cpu_minute"],
         "machine": {
-            "cpu_count": os.cpu_count(),
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(),
+            **machine_info(),
             "mujoco": __import__("mujoco").__version__,
             "renderer": f"MUJOCO_GL={os.environ.get('MUJOCO_GL')}",
         },
