@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from librobot.data.action_repr import check_representation, episode_delta, representation_stats, to_relative
-from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_key
+from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
 from librobot.registry import register_dataset
 
 SPLITS = ("train", "val", "all")
@@ -78,11 +78,13 @@ class ChunkedDataset(torch.utils.data.Dataset):
         self.action_names = self.reader.feature_names(action_key)
         check_representation(action_representation, len(self.state_names), len(self.action_names))
         self.action_representation = action_representation
-        known = [k[len("observation.images.") :] for k in self.reader.camera_keys]
-        self.cameras = list(cameras) if cameras else known
-        unknown = [c for c in self.cameras if camera_key(c) not in self.reader.camera_keys]
+        known = list(self.reader.cameras)
+        self.cameras = [camera_name(c) for c in cameras] if cameras else known
+        unknown = [c for c in self.cameras if c not in self.reader.cameras]
         if unknown:
-            raise ValueError(f"{path}: cameras {unknown} not in the dataset; it has {known}")
+            raise ValueError(
+                f"{path}: cameras {unknown} not in the dataset; it has {known} ({self.reader.camera_keys})"
+            )
         self.action_horizon, self.obs_horizon = action_horizon, obs_horizon
         self.split = split
         self.episodes = split_episodes(self.reader.num_episodes, val_fraction, split_seed)[split]

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from librobot.data.stats import ImageStats, RunningStats, stats_from_json, stats_to_json
+from librobot.data.stats import ImageStats, RunningStats, compute_stats, stats_from_json, stats_to_json
 
 CODEBASE_VERSION = "v3.0"
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
@@ -43,7 +43,20 @@ INDEX_FEATURES = {
 
 
 def camera_key(cam: str) -> str:
+    """The feature key LibroBot writes a camera under: ``observation.images.<cam>``."""
     return cam if cam.startswith(IMAGE_PREFIX) else IMAGE_PREFIX + cam
+
+
+def camera_name(key: str) -> str:
+    """The short name of a camera feature: ``observation.images.top`` -> ``top``, ``observation.image`` -> ``image``.
+
+    LeRobot's single-camera datasets (PushT, MetaWorld) name their camera ``observation.image``;
+    multi-camera ones ``observation.images.<cam>``; any feature of dtype video or image is a camera.
+    """
+    for prefix in (IMAGE_PREFIX, "observation."):
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return key[len(prefix) :]
+    return key
 
 
 # -- writer ------------------------------------------------------------------------------------
@@ -337,11 +350,12 @@ class LeRobotV3Reader:
         self.fps = float(self.info["fps"])
         self.features: dict[str, dict[str, Any]] = self.info["features"]
         self.camera_keys = [k for k, v in self.features.items() if v.get("dtype") in ("video", "image")]
+        self.cameras = _camera_names(self.camera_keys, info_path)
         self.tasks = _read_tasks(self.root / "meta" / "tasks.parquet")
         self.episodes = _read_episodes(self.root / "meta" / "episodes")
-        stats_path = self.root / "meta" / "stats.json"
-        self.stats = stats_from_json(json.loads(stats_path.read_text())) if stats_path.is_file() else {}
+        self._stats: dict[str, dict[str, np.ndarray]] | None = None
         self._columns: dict[str, np.ndarray] | None = None
+        self._inline_images: dict[str, np.ndarray] = {}
         self._decoders: dict[str, Any] = {}
         self._pid = os.getpid()
 
@@ -358,11 +372,41 @@ class LeRobotV3Reader:
         return dict(self.info.get("librobot") or {})
 
     def feature_names(self, key: str) -> list[str]:
+        """Per-dimension names; LeRobot writes a list, a dict (``{"motors": [...]}``) or nothing."""
         names = self.features[key].get("names")
-        if isinstance(names, dict):  # older LeRobot: {"motors": [...]}
-            names = next(iter(names.values()))
+        if isinstance(names, dict):
+            names = [n for group in names.values() for n in (group if isinstance(group, list) else [group])]
         dim = int(np.prod(self.features[key]["shape"]))
-        return list(names) if names else [f"{key}.{i}" for i in range(dim)]
+        if not names or len(names) != dim:  # unnamed, or names that describe axes rather than dimensions
+            return [f"{key}.{i}" for i in range(dim)]
+        return [str(n) for n in names]
+
+    def camera_key_of(self, cam: str) -> str:
+        """The feature key of a camera given by short name or by key."""
+        if cam in self.camera_keys:
+            return cam
+        if cam in self.cameras:
+            return self.cameras[cam]
+        raise KeyError(f"{self.root}: no camera {cam!r}; it has {list(self.cameras)} ({self.camera_keys})")
+
+    @property
+    def stats(self) -> dict[str, dict[str, np.ndarray]]:
+        """meta/stats.json, with any numeric feature it lacks (or the whole file) computed from the frames."""
+        if self._stats is None:
+            path = self.root / "meta" / "stats.json"
+            stats = stats_from_json(json.loads(path.read_text())) if path.is_file() else {}
+            needed = {"mean", "std", "min", "max", "q01", "q99"}
+            numeric = [
+                k
+                for k, v in self.features.items()
+                if str(v.get("dtype", "")).startswith("float") and k not in INDEX_FEATURES
+            ]
+            missing = [k for k in numeric if not needed <= set(stats.get(k, {}))]
+            if missing:
+                cols = self.columns
+                stats.update(compute_stats({k: cols[k].reshape(len(cols[k]), -1) for k in missing}))
+            self._stats = stats
+        return self._stats
 
     def data_files(self) -> list[Path]:
         keys = sorted({(e["data/chunk_index"], e["data/file_index"]) for e in self.episodes})
@@ -378,7 +422,8 @@ class LeRobotV3Reader:
     def columns(self) -> dict[str, np.ndarray]:
         """Every non-video column of every frame, ordered by global ``index``."""
         if self._columns is None:
-            tables = [pq.read_table(p) for p in self.data_files()]
+            inline = [k for k in self.camera_keys if self.features[k].get("dtype") == "image"]
+            tables = [_read_without(p, inline) for p in self.data_files()]
             table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
             cols = {name: _column_to_numpy(table.column(name)) for name in table.column_names}
             order = np.argsort(cols["index"], kind="stable")
@@ -399,7 +444,9 @@ class LeRobotV3Reader:
         """uint8 [T, H, W, 3] frames of one camera for one episode (one seek, sequential decode)."""
         from librobot.data.video import VideoDecoder
 
-        key = camera_key(key)
+        key = self.camera_key_of(key)
+        if self.features[key].get("dtype") == "image":
+            return self._inline_episode(episode, key)
         if os.getpid() != self._pid:  # forked into a DataLoader worker: open our own files
             self._decoders, self._pid = {}, os.getpid()
         path = self.video_path(episode, key)
@@ -411,6 +458,18 @@ class LeRobotV3Reader:
         e = self.episodes[episode]
         return dec.read(float(e[f"videos/{key}/from_timestamp"]), float(e[f"videos/{key}/to_timestamp"]), self.fps)
 
+    def _inline_episode(self, episode: int, key: str) -> np.ndarray:
+        """uint8 [T, H, W, 3] of a camera stored in the parquet files (``dtype: image``, PNG/JPEG bytes)."""
+        if key not in self._inline_images:
+            tables = [pq.read_table(p, columns=[key, "index"]) for p in self.data_files()]
+            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            order = np.argsort(table.column("index").to_numpy(), kind="stable")
+            cells = table.column(key).to_pylist()
+            self._inline_images[key] = np.array([cells[i] for i in order], dtype=object)
+        return np.stack(
+            [_decode_image_cell(cell, key) for cell in self._inline_images[key][self.episode_slice(episode)]]
+        )
+
     def task_of(self, task_index: int) -> str:
         return self.tasks[int(task_index)]
 
@@ -418,6 +477,36 @@ class LeRobotV3Reader:
         for dec in self._decoders.values():
             dec.close()
         self._decoders.clear()
+
+
+def _camera_names(keys: Sequence[str], info_path: Path) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for key in keys:
+        name = camera_name(key)
+        if name in names:
+            raise ValueError(f"{info_path}: cameras {names[name]!r} and {key!r} share the short name {name!r}")
+        names[name] = key
+    return names
+
+
+def _read_without(path: Path, skip: Sequence[str]) -> pa.Table:
+    if not skip:
+        return pq.read_table(path)
+    columns = [c for c in pq.read_schema(path).names if c not in skip]
+    return pq.read_table(path, columns=columns)
+
+
+def _decode_image_cell(cell: Any, key: str) -> np.ndarray:
+    """One frame stored inline as HF datasets does: ``{"bytes": PNG/JPEG, "path": ...}``."""
+    import io
+
+    from PIL import Image
+
+    data = cell.get("bytes") if isinstance(cell, dict) else cell
+    if not data:
+        raise ValueError(f"{key}: a frame stored in the parquet has no image bytes ({cell!r:.80})")
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
 def _read_tasks(path: Path) -> list[str]:

@@ -117,9 +117,12 @@ def train(cfg: DictConfig, output_dir: str | Path, resume: bool = False, callbac
 
 
 def robot_for(cfg: DictConfig, dataset: Any):
-    """The config's robot, checked against the feature names the dataset recorded."""
+    """The config's robot (or, for ``robot=dataset``, the dataset's own), checked against the dataset's names."""
     from librobot.robots import load_robot
+    from librobot.robots.from_dataset import names_dataset_robot, robot_from_dataset
 
+    if names_dataset_robot(cfg.robot):
+        return robot_from_dataset(dataset.reader, dataset.state_key, dataset.action_key, dataset.cameras)
     robot = load_robot(cfg.robot)
     try:
         robot.check_names(dataset.state_names, "state")

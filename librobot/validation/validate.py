@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from librobot.robots import RobotSpec, load_robot
+from librobot.robots import RobotSpec
+from librobot.robots.from_dataset import resolve_robot
 from librobot.validation.report import DatasetValidationError, ValidationReport, failures_from
 from librobot.validation.suite import episode_expectations, frame_expectations
 from librobot.validation.tables import load_tables
@@ -31,7 +32,7 @@ def validate_dataset(
     import great_expectations as gx
 
     settings = settings or ValidationSettings()
-    robot = load_robot(robot)
+    robot = resolve_robot(robot, root)
     names = {"observation.state": robot.state_names, "action": robot.action_names}
     tables = load_tables(root, names)
 
