@@ -1,4 +1,4 @@
-"""``librobot data``: generate, info, check, import-hdf5, md5."""
+"""``librobot data``: generate, info, check, import-hdf5, import-rlds, md5."""
 
 from __future__ import annotations
 
@@ -61,6 +61,27 @@ def _import_hdf5(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_rlds(args: argparse.Namespace) -> int:
+    from librobot.data.rlds_import import import_rlds
+
+    path = import_rlds(
+        args.src,
+        args.out,
+        fps=args.fps,
+        split=args.split,
+        cameras=args.camera,
+        state=args.state,
+        action=args.action,
+        instruction=args.instruction,
+        task=args.task,
+        robot_type=args.robot_type,
+        max_episodes=args.max_episodes,
+        overwrite=args.overwrite,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
 def _md5(args: argparse.Namespace) -> int:
     from librobot.data.versioning import dataset_md5
 
@@ -110,6 +131,23 @@ def register(subparsers) -> None:
     p.add_argument("--task", default=None, help="instruction for files that carry none")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_import_hdf5)
+
+    p = sub.add_parser(
+        "import-rlds", help="import an RLDS / TFDS dataset (Open X-Embodiment, DROID, Bridge) into LeRobot v3"
+    )
+    p.add_argument("src", help="the RLDS dataset's folder (holding features.json, or its one version folder)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--fps", type=float, default=10.0, help="control rate (RLDS does not record it; default 10)")
+    p.add_argument("--split", default="train")
+    p.add_argument("--camera", action="append", help="steps/observation image key, repeatable (default: all)")
+    p.add_argument("--state", action="append", help="observation vector key, repeatable, concatenated (default: all)")
+    p.add_argument("--action", default="action")
+    p.add_argument("--instruction", default=None, help="default: language_instruction")
+    p.add_argument("--task", default=None, help="instruction for episodes that carry none")
+    p.add_argument("--robot-type", default=None, help="default: the dataset's name")
+    p.add_argument("--max-episodes", type=int, default=None)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_import_rlds)
 
     p = sub.add_parser("md5", help="the dataset's DVC md5 (from its .dvc file, else computed)")
     p.add_argument("path")
