@@ -1,4 +1,4 @@
-"""``librobot data``: generate, info, check, import-hdf5, import-rlds, md5."""
+"""``librobot data``: generate, info, check, import-hdf5, import-rlds, convert-v21, md5."""
 
 from __future__ import annotations
 
@@ -82,6 +82,13 @@ def _import_rlds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_v21(args: argparse.Namespace) -> int:
+    from librobot.data.convert_v21 import convert_v21
+
+    print(f"wrote {convert_v21(args.src, args.out, overwrite=args.overwrite)}")
+    return 0
+
+
 def _md5(args: argparse.Namespace) -> int:
     from librobot.data.versioning import dataset_md5
 
@@ -148,6 +155,12 @@ def register(subparsers) -> None:
     p.add_argument("--max-episodes", type=int, default=None)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_import_rlds)
+
+    p = sub.add_parser("convert-v21", help="convert a LeRobot v2.1 dataset (a file per episode) to v3, files copied")
+    p.add_argument("src")
+    p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_convert_v21)
 
     p = sub.add_parser("md5", help="the dataset's DVC md5 (from its .dvc file, else computed)")
     p.add_argument("path")

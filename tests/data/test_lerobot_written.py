@@ -118,3 +118,34 @@ def test_a_lerobot_dataset_trains_with_robot_dataset_exports_and_serves(tmp_path
     high = np.array([f["high"] for f in robot["action"]])
     assert chunk.shape[1] == len(MOTORS) and np.isfinite(chunk).all()
     assert (chunk >= low - 1e-6).all() and (chunk <= high + 1e-6).all()  # clipped to the demonstrated range
+
+
+def test_a_lerobot_v21_dataset_converts_to_v3_with_identical_values(tmp_path):
+    from librobot.data.checks import check_dataset
+    from librobot.data.convert_v21 import convert_v21
+
+    src = FIXTURES / "v21_two_cameras"
+    with pytest.raises(ValueError, match="codebase_version is 'v2.1'"):
+        LeRobotV3Reader(src)
+    out = tmp_path / "v3"
+    librobot = Path(sys.executable).parent / "librobot"
+    done = subprocess.run(
+        [str(librobot), "data", "convert-v21", str(src), "--out", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert check_dataset(out) == []
+    converted, written_by_v3 = LeRobotV3Reader(out), LeRobotV3Reader(FIXTURES / "two_cameras")
+    assert converted.cameras == written_by_v3.cameras
+    assert converted.feature_names("action") == MOTORS
+    for episode, length in enumerate(LENGTHS):
+        state, action = vectors(episode, length)
+        np.testing.assert_array_equal(converted.episode_data(episode)["observation.state"], state)
+        np.testing.assert_array_equal(converted.episode_data(episode)["action"], action)
+        for c, cam in enumerate(converted.cameras):
+            # the v2.1 mp4 copied byte for byte: its frames decode as they did, close to the source frames
+            decoded = converted.decode_episode(episode, cam)
+            assert np.abs(decoded.astype(int) - frames(episode, c, length)).mean() < VIDEO_MEAN_ABS_ERROR
+    for key in ("mean", "std", "min", "max"):
+        np.testing.assert_allclose(converted.stats["action"][key], written_by_v3.stats["action"][key], rtol=1e-5)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        convert_v21(src, out)
