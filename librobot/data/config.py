@@ -22,3 +22,7 @@ class DataConfig:
     )
     action_representation: str = "absolute"  # absolute | delta (a_t - a_{t-1}) | relative (a_t - state)
     transforms: list[dict[str, Any]] = field(default_factory=list)  # registered transforms, in order
+    # dimensions the policy uses: null (all), a list of dataset names, or {robot_name: dataset_name}
+    # (librobot/data/feature_selection.py); e.g. proprioception only, or a dataset named differently
+    state_features: Any = None
+    action_features: Any = None

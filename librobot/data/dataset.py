@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from librobot.data.action_repr import check_representation, episode_delta, representation_stats, to_relative
+from librobot.data.feature_selection import select_features
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
 from librobot.registry import register_dataset
 
@@ -57,6 +58,8 @@ class ChunkedDataset(torch.utils.data.Dataset):
         validate: bool = True,
         state_key: str = "observation.state",
         action_key: str = "action",
+        state_features: Any = None,
+        action_features: Any = None,
     ):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -74,8 +77,15 @@ class ChunkedDataset(torch.utils.data.Dataset):
             if key not in self.reader.features:
                 raise ValueError(f"{path}: dataset has no feature {key!r}; it has {sorted(self.reader.features)}")
         self.state_key, self.action_key = state_key, action_key
-        self.state_names = self.reader.feature_names(state_key)
-        self.action_names = self.reader.feature_names(action_key)
+        # which dimensions the policy uses, under which names (librobot/data/feature_selection.py)
+        self.state_selection = select_features(
+            self.reader.feature_names(state_key), state_features, "data.state_features"
+        )
+        self.action_selection = select_features(
+            self.reader.feature_names(action_key), action_features, "data.action_features"
+        )
+        self.state_names = list(self.state_selection.names)
+        self.action_names = list(self.action_selection.names)
         check_representation(action_representation, len(self.state_names), len(self.action_names))
         self.action_representation = action_representation
         known = list(self.reader.cameras)
@@ -98,8 +108,8 @@ class ChunkedDataset(torch.utils.data.Dataset):
 
         cols = self.reader.columns
         n = len(cols["index"])
-        self._state = cols[state_key].reshape(n, -1).astype(np.float32)
-        self._action = cols[action_key].reshape(n, -1).astype(np.float32)
+        self._state = self.state_selection.take(cols[state_key].reshape(n, -1)).astype(np.float32)
+        self._action = self.action_selection.take(cols[action_key].reshape(n, -1)).astype(np.float32)
         if action_representation == "delta":  # per episode, so no delta crosses an episode boundary
             for ep in range(self.reader.num_episodes):
                 sl = self.reader.episode_slice(ep)
@@ -138,6 +148,8 @@ class ChunkedDataset(torch.utils.data.Dataset):
             action_representation=cfg.action_representation,
             transforms=list(cfg.transforms) if split == "train" else [],
             cache_mb=getattr(cfg, "cache_mb", 512.0),
+            state_features=getattr(cfg, "state_features", None),
+            action_features=getattr(cfg, "action_features", None),
         )
         kwargs.update(overrides)
         return cls(**kwargs)
@@ -193,11 +205,13 @@ class ChunkedDataset(torch.utils.data.Dataset):
     def stats(self) -> dict[str, dict[str, np.ndarray]]:
         """Dataset stats, with ``action`` on the representation trained on (recomputed unless absolute)."""
         out = dict(self.reader.stats)
-        if self.action_representation != "absolute" or self.action_key not in out:
+        out[self.state_key] = self.state_selection.take_stats(out[self.state_key])
+        out[self.action_key] = self.action_selection.take_stats(out[self.action_key])
+        if self.action_representation != "absolute":
             cols = self.reader.columns
             n = len(cols["index"])
-            state = cols[self.state_key].reshape(n, -1)
-            action = cols[self.action_key].reshape(n, -1)
+            state = self.state_selection.take(cols[self.state_key].reshape(n, -1))
+            action = self.action_selection.take(cols[self.action_key].reshape(n, -1))
             eps = (
                 (state[self.reader.episode_slice(e)], action[self.reader.episode_slice(e)])
                 for e in range(self.reader.num_episodes)

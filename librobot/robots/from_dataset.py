@@ -31,33 +31,44 @@ def names_dataset_robot(robot_cfg: Any) -> bool:
     return False
 
 
-def resolve_robot(
-    robot_cfg: Any, dataset: str | Path, state_key: str = "observation.state", action_key: str = "action"
-):
-    """The config's robot, or the dataset's own when the config says ``dataset``."""
+def resolve_robot(robot_cfg: Any, reader: Any, selections: Mapping[str, Any] | None = None) -> RobotSpec:
+    """The config's robot, or the dataset's own (``reader``, a LeRobotV3Reader) when the config says ``dataset``."""
     from librobot.robots import load_robot
 
     if not names_dataset_robot(robot_cfg):
         return load_robot(robot_cfg)
-    from librobot.data.lerobot_v3 import LeRobotV3Reader
-
-    return robot_from_dataset(LeRobotV3Reader(dataset), state_key, action_key)
+    selections = selections or {}
+    return robot_from_dataset(
+        reader, state_selection=selections.get("observation.state"), action_selection=selections.get("action")
+    )
 
 
 def robot_from_dataset(
-    reader: Any, state_key: str = "observation.state", action_key: str = "action", cameras: Sequence[str] = ()
+    reader: Any,
+    state_key: str = "observation.state",
+    action_key: str = "action",
+    cameras: Sequence[str] = (),
+    state_selection: Any = None,
+    action_selection: Any = None,
 ) -> RobotSpec:
-    """RobotSpec from a ``LeRobotV3Reader``: names, action bounds from stats, cameras, fps."""
+    """RobotSpec from a ``LeRobotV3Reader``: names, action bounds from stats, cameras, fps.
+
+    ``state_selection`` / ``action_selection`` (``FeatureSelection``): the dimensions the policy uses.
+    """
+    from librobot.data.feature_selection import select_features
+
     for key in (state_key, action_key):
         if key not in reader.features:
             raise ValueError(f"{reader.root}: dataset has no feature {key!r}; it has {sorted(reader.features)}")
-    stats = reader.stats[action_key]
+    state_selection = state_selection or select_features(reader.feature_names(state_key), None, state_key)
+    action_selection = action_selection or select_features(reader.feature_names(action_key), None, action_key)
+    stats = action_selection.take_stats(reader.stats[action_key])
     low, high = np.asarray(stats["min"], dtype=np.float64), np.asarray(stats["max"], dtype=np.float64)
     action = tuple(
         Feature(name, low=float(lo), high=float(hi))
-        for name, lo, hi in zip(reader.feature_names(action_key), low.reshape(-1), high.reshape(-1), strict=True)
+        for name, lo, hi in zip(action_selection.names, low.reshape(-1), high.reshape(-1), strict=True)
     )
-    state = tuple(Feature(name) for name in reader.feature_names(state_key))
+    state = tuple(Feature(name) for name in state_selection.names)
     names = list(cameras) or list(reader.cameras)
     return RobotSpec(
         name=str(reader.info.get("robot_type") or Path(reader.root).name),

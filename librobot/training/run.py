@@ -7,6 +7,7 @@ plots, log), so ``--resume`` finds it and the bundle can be rewritten around it.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,15 +30,20 @@ def train(cfg: DictConfig, output_dir: str | Path, resume: bool = False, callbac
     import torch
 
     from librobot.bundle import save_bundle
+    from librobot.checkpoint import recover_atomic_dir
     from librobot.config import validate
     from librobot.data.dataset import ChunkedDataset, collate
     from librobot.models import build_model
     from librobot.seeding import seed_everything
+    from librobot.training.checkpointing import recover_checkpoints
     from librobot.training.trainer import Trainer
 
     cfg = validate(cfg)
     output_dir = Path(output_dir)
     work = output_dir / TRAIN_DIR
+    if os.environ.get("RANK", "0") == "0":  # what an earlier, killed run left half written (one process cleans)
+        recover_atomic_dir(output_dir, keep=(TRAIN_DIR,))
+        recover_checkpoints(work)
     setup_logging(log_file=work / "train.log")
     if cfg.training.num_threads:
         torch.set_num_threads(int(cfg.training.num_threads))
@@ -122,7 +128,14 @@ def robot_for(cfg: DictConfig, dataset: Any):
     from librobot.robots.from_dataset import names_dataset_robot, robot_from_dataset
 
     if names_dataset_robot(cfg.robot):
-        return robot_from_dataset(dataset.reader, dataset.state_key, dataset.action_key, dataset.cameras)
+        return robot_from_dataset(
+            dataset.reader,
+            dataset.state_key,
+            dataset.action_key,
+            dataset.cameras,
+            dataset.state_selection,
+            dataset.action_selection,
+        )
     robot = load_robot(cfg.robot)
     try:
         robot.check_names(dataset.state_names, "state")

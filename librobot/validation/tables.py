@@ -10,6 +10,7 @@ depend on the code it is protecting.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,15 @@ def _read_parquets(directory: Path, what: str) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 
-def load_tables(root: str | Path, names: dict[str, list[str]]) -> DatasetTables:
-    """Read frames and episodes; ``names`` maps each vector feature to the robot's dimension names."""
+def load_tables(
+    root: str | Path, names: dict[str, list[str]], selections: Mapping[str, Any] | None = None
+) -> DatasetTables:
+    """Read frames and episodes; ``names`` maps each vector feature to the robot's dimension names.
+
+    ``selections`` (feature -> ``FeatureSelection``): the dimensions the experiment uses, taken from
+    each row before any check, so the robot's names line up with the policy's vector.
+    """
+    selections = selections or {}
     root = Path(root)
     info = read_info(root)
     raw = _read_parquets(root / "data", "frame")
@@ -56,6 +64,9 @@ def load_tables(root: str | Path, names: dict[str, list[str]]) -> DatasetTables:
         if feature not in raw.columns:
             continue
         values = [np.asarray(v) for v in raw[feature]]
+        if feature in selections:  # rows too short to select from keep their width: the .dim check names them
+            width = max(selections[feature].index, default=-1) + 1
+            values = [selections[feature].take(v) if v.size >= width else v for v in values]
         dims = np.array([v.size for v in values], dtype=np.int64)
         frames[f"{feature}.dim"] = dims
         expected = names.get(feature) or [str(i) for i in range(int(dims.max(initial=0)))]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from librobot.data.feature_selection import select_features
+from librobot.data.lerobot_v3 import LeRobotV3Reader
 from librobot.robots import RobotSpec
 from librobot.robots.from_dataset import resolve_robot
 from librobot.validation.report import DatasetValidationError, ValidationReport, failures_from
@@ -26,15 +28,28 @@ def validate_dataset(
     root: str | Path,
     robot: str | RobotSpec | Any,
     settings: ValidationSettings | None = None,
+    state_features: Any = None,
+    action_features: Any = None,
 ) -> ValidationReport:
-    """Check a LeRobot v3 dataset against the robot's spec; never raises for bad data, reports it."""
+    """Check a LeRobot v3 dataset against the robot's spec; never raises for bad data, reports it.
+
+    ``state_features`` / ``action_features``: the experiment's ``data.*_features`` selection, so the
+    dimensions checked against the robot are the ones the policy will train on.
+    """
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # before import: GX logs while importing
     import great_expectations as gx
 
     settings = settings or ValidationSettings()
-    robot = resolve_robot(robot, root)
+    reader = LeRobotV3Reader(root)
+    selections = {
+        "observation.state": select_features(
+            reader.feature_names("observation.state"), state_features, "data.state_features"
+        ),
+        "action": select_features(reader.feature_names("action"), action_features, "data.action_features"),
+    }
+    robot = resolve_robot(robot, reader, selections)
     names = {"observation.state": robot.state_names, "action": robot.action_names}
-    tables = load_tables(root, names)
+    tables = load_tables(root, names, selections)
 
     context = gx.get_context(mode="ephemeral")
     _quiet(context)
