@@ -22,9 +22,12 @@ data: setup
 demo: data
 	@bash scripts/demo.sh
 
-## The whole test suite, after the linter.
+## The whole test suite, after the linter; then the tests whose results depend on float kernels
+## (-m numeric) again on torch's AVX2 kernels, so an AVX-512 machine also checks what an AVX2 one
+## computes. ATEN_CPU_CAPABILITY is read when torch is imported: it needs its own process.
 test: data lint
 	$(BIN)/python -m pytest -q
+	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q -m numeric
 
 lint: setup
 	$(BIN)/ruff check .

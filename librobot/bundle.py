@@ -4,20 +4,22 @@
 <bundle>/config.yaml  model.safetensors  normalization.json  metadata.json  onnx/
 ```
 ``normalization.json`` carries the robot spec and the normalizer's modes and stats, so the code
-that runs a policy checks and normalizes observations exactly as training did.
+that runs a policy checks and normalizes observations exactly as training did. Every read of it
+goes through ``read_json``, which refuses a file that would make the policy act wrongly (NaN stats,
+bounds that disagree with the robot): see ``check_normalization``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from librobot.checkpoint import atomic_dir, load_weights, save_weights, write_text_atomic
@@ -85,22 +87,111 @@ def save_bundle(
     """
     directory = Path(directory)
     metadata = {"created": _dt.datetime.now(_dt.UTC).isoformat(), "code_commit": code_commit(), **metadata}
-    with atomic_dir(directory) as tmp:
+    with atomic_dir(directory, keep=keep) as tmp:  # keep entries are moved in once the new bundle is complete
         (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
         save_weights(model, tmp / WEIGHTS_FILE)
         (tmp / NORMALIZATION_FILE).write_text(json.dumps(normalization, indent=2))
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str))
-        for name in keep:
-            if (directory / name).exists():
-                os.replace(directory / name, tmp / name)  # a rename: cheap, whatever its size
     return directory
 
 
 def read_json(directory: str | Path, name: str) -> dict[str, Any]:
+    """A bundle's JSON file; normalization.json is checked (``check_normalization``) on every read."""
     path = Path(directory) / name
     if not path.is_file():
         raise BundleError(f"{path} is missing: not a complete policy bundle (needs {', '.join(REQUIRED_FILES)})")
-    return json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise BundleError(f"{path} is not valid JSON: {err}") from None
+    if name == NORMALIZATION_FILE:
+        config = Path(directory) / CONFIG_FILE
+        check_normalization(data, path, OmegaConf.load(config) if config.is_file() else None)
+    return data
+
+
+_NORMALIZATION_KEYS = ("robot", "normalizer", "cameras", "action_horizon", "obs_horizon")
+# normalizer feature -> the robot's vector it normalizes
+_NORMALIZED_VECTORS = {"observation.state": "state", "action": "action"}
+
+
+def check_normalization(normalization: Any, path: str | Path, cfg: DictConfig | None = None) -> None:
+    """Refuse a normalization.json that would make a policy act wrongly rather than fail.
+
+    Checked: the robot spec parses, its bounds are numbers with low <= high and finite for actions (they
+    clip every action); every normalizer stat is finite, spreads are >= 0, min <= max (Normalizer);
+    the normalizer's features carry the robot's state and action names, in order; and when config.yaml
+    names a robot this code knows, the spec in the file has exactly that robot's names and bounds (bounds
+    widened in the file would silently disable clipping).
+    """
+    if not isinstance(normalization, dict):
+        raise BundleError(f"{path}: expected a JSON object, got {type(normalization).__name__}")
+    missing = [key for key in _NORMALIZATION_KEYS if key not in normalization]
+    if missing:
+        raise BundleError(f"{path}: missing keys {missing}; expected {list(_NORMALIZATION_KEYS)}")
+    try:
+        robot = RobotSpec.from_dict(normalization["robot"])
+    except (ValueError, TypeError, KeyError) as err:
+        raise BundleError(f"{path}: robot: {err}") from None
+    low, high = robot.bounds("action")
+    unbounded = np.nonzero(~(np.isfinite(low) & np.isfinite(high)))[0]
+    if len(unbounded):
+        i = int(unbounded[0])
+        raise BundleError(
+            f"{path}: robot.action[{i}] ({robot.action_names[i]}) bounds are [{low[i]}, {high[i]}]; expected finite "
+            "bounds (they clip every action the policy sends)"
+        )
+    from librobot.data.normalizer import Normalizer
+
+    try:
+        normalizer = Normalizer.from_dict(normalization["normalizer"])
+    except (ValueError, TypeError, KeyError) as err:
+        raise BundleError(f"{path}: normalizer: {err}") from None
+    for feature, kind in _NORMALIZED_VECTORS.items():
+        if feature not in normalizer.features:
+            continue
+        expected = robot.state_names if kind == "state" else robot.action_names
+        got = normalizer.names(feature)
+        if got != expected:
+            raise BundleError(
+                f"{path}: normalizer.{feature}.names has {len(got)} names {got}; expected the {len(expected)} "
+                f"{kind} names of robot {robot.name!r} in order: {expected}"
+            )
+    declared = _declared_robot(cfg)
+    if declared is not None:
+        _check_same_robot(robot, declared, path)
+
+
+def _declared_robot(cfg: DictConfig | None) -> RobotSpec | None:
+    """The robot config.yaml names, when it is a robot this code defines (not one derived from a dataset)."""
+    robot_cfg = cfg.get("robot") if cfg is not None else None
+    if robot_cfg is None:
+        return None
+    from librobot.robots import load_robot
+
+    name = robot_cfg if isinstance(robot_cfg, str) else robot_cfg.get("name")
+    if name == "dataset":  # robot=dataset: the spec comes from the dataset's own stats
+        return None
+    try:
+        return load_robot(robot_cfg)
+    except (KeyError, ValueError, OSError):  # a robot unknown here (a plugin's): nothing to compare with
+        return None
+
+
+def _check_same_robot(robot: RobotSpec, declared: RobotSpec, path: str | Path) -> None:
+    for kind in ("state", "action"):
+        got, expected = robot._features(kind), declared._features(kind)
+        if [f.name for f in got] != [f.name for f in expected]:
+            raise BundleError(
+                f"{path}: robot.{kind} names {[f.name for f in got]}; robot {declared.name!r} declares "
+                f"{[f.name for f in expected]}"
+            )
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            if (g.low, g.high) != (e.low, e.high):
+                raise BundleError(
+                    f"{path}: robot.{kind}[{i}] ({g.name}) bounds are [{g.low}, {g.high}]; robot {declared.name!r} "
+                    f"declares [{e.low}, {e.high}]"
+                )
 
 
 def update_metadata(directory: str | Path, **entries: Any) -> dict[str, Any]:
@@ -120,7 +211,7 @@ def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = T
     if missing:
         raise BundleError(f"policy bundle {directory} is missing {', '.join(missing)}")
     cfg = OmegaConf.load(directory / CONFIG_FILE)
-    normalization = read_json(directory, NORMALIZATION_FILE)
+    normalization = read_json(directory, NORMALIZATION_FILE)  # checked: see check_normalization
     metadata = read_json(directory, METADATA_FILE)
     model = None
     if with_model:

@@ -2,18 +2,21 @@
 
 ``save_tree`` / ``load_tree`` store any nest of dicts, lists, numbers, strings and tensors (an
 optimizer's ``state_dict``, RNG states, a step counter) as ``<name>.safetensors`` + ``<name>.json``.
-``atomic_dir`` writes a directory under a temporary name and renames it into place, so a run
-killed mid-write never leaves a half checkpoint where a resume would find it.
+``atomic_dir`` writes a directory under a temporary name beside it and renames it into place, so a
+run killed mid-write never leaves a half checkpoint where a resume would find it; what a killed
+write leaves (``.<name>.tmp-*``) stays next to the output, never in /tmp, and the next write or
+run start removes it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,25 +109,80 @@ def _dedupe_storage(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     return out
 
 
+TMP_MARK = ".tmp-"  # in the name of every temporary directory this module makes: ``.<target>.tmp-XXXX``
+
+
 @contextlib.contextmanager
-def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling directory; on success it replaces ``target`` in one rename."""
+def atomic_dir(target: str | Path, keep: Sequence[str] = ()) -> Iterator[Path]:
+    """Yield a temporary sibling directory; on success it replaces ``target`` in one rename.
+
+    ``keep`` names entries of an existing ``target`` carried into the new one (moved, not copied).
+    A process killed mid-write (SIGKILL runs no cleanup) leaves ``.<name>.tmp-*`` beside the target;
+    the next ``atomic_dir`` of the same target, or ``recover_atomic_dir``, deletes it, and finishes a
+    swap that was complete but not yet renamed into place (``.<name>.new``).
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    recover_atomic_dir(target, keep)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{TMP_MARK}", dir=target.parent))
     try:
         yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    new = _sibling(target, "new")
+    os.replace(tmp, new)  # complete from here on: a kill now is finished by recover_atomic_dir
+    _swap_in(target, keep)
+
+
+def recover_atomic_dir(target: str | Path, keep: Sequence[str] = ()) -> None:
+    """Clean up after an ``atomic_dir(target)`` that was killed: drop incomplete temporary directories,
+    swap in a complete ``.<name>.new`` (carrying ``keep`` entries), drop ``.<name>.old``."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return
+    for stale in target.parent.glob(f".{glob.escape(target.name)}{TMP_MARK}*"):
+        shutil.rmtree(stale, ignore_errors=True)  # incomplete: kept entries only move into a complete .new
+    if _sibling(target, "new").is_dir():
+        _swap_in(target, keep)
+    shutil.rmtree(_sibling(target, "old"), ignore_errors=True)
+
+
+def _sibling(target: Path, kind: str) -> Path:
+    return target.with_name(f".{target.name}.{kind}")
+
+
+def _swap_in(target: Path, keep: Sequence[str]) -> None:
+    new, old = _sibling(target, "new"), _sibling(target, "old")
+    for name in keep:
+        if (target / name).exists() and not (new / name).exists():
+            os.replace(target / name, new / name)  # a rename: cheap, whatever its size
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_dir(parent: str | Path) -> Iterator[Path]:
+    """A scratch directory ``<parent>/.tmp-XXXX`` that also receives every ``tempfile`` file and folder
+    made meanwhile in this process (ONNX Runtime's quantizer, MLflow, ...), instead of /tmp.
+
+    Removed on exit; what a killed process left there (``<parent>/.tmp-*``) is removed on the next entry,
+    so ``parent`` must be an output that one process writes at a time (a bundle, a run directory).
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(f"{TMP_MARK}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(prefix=TMP_MARK, dir=parent))
+    previous, tempfile.tempdir = tempfile.tempdir, str(path)
+    try:
+        yield path
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

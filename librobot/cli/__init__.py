@@ -11,6 +11,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,12 +70,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError) as err:
-        # errors meant for people: print the message, not a traceback
-        from librobot.logging import console
-
-        console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+    except Exception as err:
+        # errors meant for people (bad input, a missing file) print their message, exit 2; bugs keep the traceback
+        if os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes") or not is_user_error(err):
+            raise
+        text = str(err) if not isinstance(err, KeyError) else str(err.args[0] if err.args else err)
+        print(f"librobot: error: {text}", file=sys.stderr)  # LIBROBOT_DEBUG=1 shows the traceback
         return 2
+
+
+DEBUG_ENV = "LIBROBOT_DEBUG"
+# OSErrors that carry the path a user gave (``err.filename``): a wrong path, not a bug
+_PATH_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def is_user_error(err: BaseException) -> bool:
+    """An error the project raises on purpose for bad input, as opposed to a bug.
+
+    Those are: exceptions defined in librobot (ConfigError, BundleError, DatasetError, RegistryError, ...,
+    all ValueError or KeyError subclasses), a ValueError or path error raised by librobot code itself
+    (``raise ValueError(...)`` in a librobot module), and path errors that name their file. A ValueError
+    or KeyError raised inside torch, numpy, ... (or on a librobot line that is not a ``raise``, such as
+    numpy broadcasting two arrays) is a bug, and keeps its traceback, as does anything with LIBROBOT_DEBUG=1.
+    """
+    if type(err).__module__.split(".")[0] == "librobot":
+        return True
+    if isinstance(err, _PATH_ERRORS) and (err.filename is not None or _raised_in_librobot(err)):
+        return True
+    return type(err) is ValueError and _raised_in_librobot(err)
+
+
+def _raised_in_librobot(err: BaseException) -> bool:
+    """Whether the innermost frame is a ``raise`` statement in a librobot module."""
+    import linecache
+
+    tb = err.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = tb.tb_frame.f_code.co_filename
+    if not Path(filename).resolve().is_relative_to(Path(__file__).resolve().parents[1]):
+        return False
+    return linecache.getline(filename, tb.tb_lineno).lstrip().startswith("raise ")
 
 
 def _alias(command: str):

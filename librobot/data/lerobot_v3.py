@@ -456,7 +456,8 @@ class LeRobotV3Reader:
         if dec is None:
             dec = self._decoders[str(path)] = VideoDecoder(path)
         e = self.episodes[episode]
-        return dec.read(float(e[f"videos/{key}/from_timestamp"]), float(e[f"videos/{key}/to_timestamp"]), self.fps)
+        start, end = float(e[f"videos/{key}/from_timestamp"]), float(e[f"videos/{key}/to_timestamp"])
+        return dec.read(start, end, self.fps, camera=key, episode=episode)  # errors name file, camera, episode, frame
 
     def _inline_episode(self, episode: int, key: str) -> np.ndarray:
         """uint8 [T, H, W, 3] of a camera stored in the parquet files (``dtype: image``, PNG/JPEG bytes)."""

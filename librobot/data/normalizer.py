@@ -2,7 +2,9 @@
 
 Modes: MEAN_STD ((x - mean) / std), MIN_MAX ([min, max] -> [-1, 1]), QUANTILES ([q01, q99] -> [-1, 1],
 robust to outliers), IDENTITY. Dimensions whose scale is ~0 (a constant feature) map to 0 instead
-of dividing by zero, and unnormalize gives back the constant.
+of dividing by zero, and unnormalize gives back the constant. Stats are checked when a Normalizer is
+built (from a dataset or from a bundle's normalization.json): every value finite, std >= 0, min <= max,
+q01 <= q99, and no zero std on a feature whose min..max says it varies.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Normalizer:
                     raise ValueError(f"{name}: mode {mode} needs stats {key!r}; got {sorted(stats)}")
                 if len(stats[key]) != len(names):
                     raise ValueError(f"{name}: stats {key!r} has {len(stats[key])} values for {len(names)} names")
+            _check_stats(name, names, stats)
             self.features[name] = {"mode": mode, "names": names, "stats": stats}
         self._affine = {name: self._make_affine(spec) for name, spec in self.features.items()}
 
@@ -126,6 +129,41 @@ class Normalizer:
 
     def names(self, feature: str) -> list[str]:
         return list(self.features[feature]["names"])
+
+
+def _check_stats(feature: str, names: list[str], stats: Mapping[str, np.ndarray]) -> None:
+    """Refuse stats no dataset can produce: NaN/inf (NaN actions), a negative spread, min above max,
+    or a zero std where min/max say the feature moves (it would be silently mapped to a constant)."""
+
+    def where(key: str, i: int) -> str:
+        label = f" ({names[i]})" if len(stats[key]) == len(names) else ""
+        return f"{feature} stats {key}[{i}]{label}"
+
+    for key, values in stats.items():
+        bad = np.nonzero(~np.isfinite(values))[0]
+        if len(bad):
+            raise ValueError(f"{where(key, int(bad[0]))} is {values[bad[0]]}; expected a finite number")
+    if "std" in stats:
+        bad = np.nonzero(stats["std"] < 0)[0]
+        if len(bad):
+            raise ValueError(f"{where('std', int(bad[0]))} is {stats['std'][bad[0]]}; expected >= 0")
+    for low, high in (("min", "max"), ("q01", "q99")):
+        if low in stats and high in stats and len(stats[low]) == len(stats[high]):
+            bad = np.nonzero(stats[low] > stats[high])[0]
+            if len(bad):
+                i = int(bad[0])
+                raise ValueError(
+                    f"{where(low, i)} is {stats[low][i]}, above {high} {stats[high][i]}; expected {low} <= {high}"
+                )
+    if {"std", "min", "max"} <= set(stats) and len(stats["std"]) == len(stats["min"]) == len(stats["max"]):
+        # a real std is at least range / sqrt(2N) > 0; 1e-4 leaves float32 jitter of a constant alone
+        bad = np.nonzero((stats["std"] < _EPS) & (stats["max"] - stats["min"] > 1e-4))[0]
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(
+                f"{where('std', i)} is {stats['std'][i]} but min..max is {stats['min'][i]}..{stats['max'][i]}; "
+                "expected std > 0 for a feature that varies"
+            )
 
 
 def _needed(mode: str) -> tuple[str, ...]:

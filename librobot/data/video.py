@@ -7,6 +7,7 @@ Frames are stamped ``pts = frame number`` in a ``1/fps`` time base so timestamps
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -96,23 +97,52 @@ class VideoDecoder:
         self._stream.thread_type = "AUTO"
         self._stream.thread_count = 1
 
-    def read(self, start: float, end: float, fps: float) -> np.ndarray:
-        """Frames with ``start <= t < end`` (seconds), as uint8 [T, H, W, 3]."""
+    def read(
+        self, start: float, end: float, fps: float, camera: str | None = None, episode: int | None = None
+    ) -> np.ndarray:
+        """Frames with ``start <= t < end`` (seconds), as uint8 [T, H, W, 3].
+
+        ``camera`` and ``episode`` only name the frames in errors: a frame that does not decode raises
+        ``VideoDecodeError`` with the file, camera, episode and frame (of the episode and of the file).
+        """
+        import av
+
         half = 0.5 / fps
         tb = self._stream.time_base
-        self._container.seek(max(0, int(start / tb)), stream=self._stream, backward=True, any_frame=False)
+        where = _where(self.path, camera, episode)
+        first = int(round(start * fps))  # file frame number of the episode's frame 0
+
+        def frame_label(pts: int | None) -> str:
+            if pts is None:
+                return "a frame at an unknown position"
+            number = int(round(float(pts * tb) * fps))
+            inside = f"frame {number - first} of the episode, " if number >= first else ""
+            return f"{inside}frame {number} of the file (t={float(pts * tb):.3f} s)"
+
         frames = []
-        for frame in self._container.decode(self._stream):
-            t = float(frame.pts * tb) if frame.pts is not None else float(frame.time)
-            if t < start - half:
-                continue
-            if t >= end - half:
-                break
-            frames.append(frame.to_ndarray(format="rgb24"))
+        packet = None
+        try:
+            self._container.seek(max(0, int(start / tb)), stream=self._stream, backward=True, any_frame=False)
+            for packet in self._container.demux(self._stream):
+                done = False
+                for frame in packet.decode():
+                    t = float(frame.pts * tb) if frame.pts is not None else float(frame.time)
+                    if t < start - half:
+                        continue
+                    if t >= end - half:
+                        done = True
+                        break
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                if done:
+                    break
+        except av.error.FFmpegError as err:
+            pts = packet.pts if packet is not None else int(start / tb)
+            raise VideoDecodeError(f"{where}: cannot decode {frame_label(pts)}: {err}") from err
         expected = int(round((end - start) * fps))
         if len(frames) != expected:
-            raise ValueError(
-                f"{self.path}: expected {expected} frames in [{start:.4f}, {end:.4f}) s at {fps} fps, decoded {len(frames)}"
+            raise VideoDecodeError(
+                f"{where}: expected {expected} frames in [{start:.4f}, {end:.4f}) s at {fps} fps, decoded "
+                f"{len(frames)}: frames {len(frames)} onwards of the episode are missing or do not decode"
             )
         return np.stack(frames) if frames else np.zeros((0, 0, 0, 3), np.uint8)
 
@@ -122,6 +152,61 @@ class VideoDecoder:
 
     def close(self) -> None:
         self._container.close()
+
+
+class VideoDecodeError(ValueError):
+    """A video that cannot be read as the dataset says; the message names file, camera, episode and frame."""
+
+
+def _where(path: str, camera: str | None, episode: int | None) -> str:
+    parts = [path] + ([f"camera {camera}"] if camera else []) + ([f"episode {episode}"] if episode is not None else [])
+    return ", ".join(parts)
+
+
+@dataclass
+class VideoScan:
+    """What a full decode of one video file found, by file frame number (``round(t * fps)``)."""
+
+    decoded: set[int] = field(default_factory=set)
+    errors: dict[int | None, str] = field(default_factory=dict)  # frame number (None: unknown) -> decoder error
+    fatal: str | None = None  # the file could not be opened, or demuxing stopped early
+
+
+def scan_video(path: str | os.PathLike, fps: float) -> VideoScan:
+    """Decode every frame of ``path`` (no colour conversion) and record which decode and which fail.
+
+    A decoder error does not stop the scan: the next packets are tried, so one report lists every
+    damaged stretch. About 1 s for the 5,000 128x128 AV1 frames of the default dataset.
+    """
+    import av
+
+    scan = VideoScan()
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as err:
+        scan.fatal = f"cannot open: {err}"
+        return scan
+    with container:
+        if not container.streams.video:
+            scan.fatal = "has no video stream"
+            return scan
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        tb = stream.time_base
+
+        def number(pts: int | None) -> int | None:
+            return None if pts is None or tb is None else int(round(float(pts * tb) * fps))
+
+        try:
+            for packet in container.demux(stream):
+                try:
+                    for frame in packet.decode():
+                        scan.decoded.add(number(frame.pts))
+                except av.error.FFmpegError as err:
+                    scan.errors.setdefault(number(packet.pts), str(err))
+        except av.error.FFmpegError as err:
+            scan.fatal = f"demuxing stopped after {len(scan.decoded)} frames: {err}"
+    return scan
 
 
 def video_info(path: str | os.PathLike) -> dict:

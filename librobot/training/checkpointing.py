@@ -19,10 +19,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from librobot.checkpoint import atomic_dir, load_tree, load_weights, save_tree, save_weights
+from librobot.checkpoint import atomic_dir, load_tree, load_weights, recover_atomic_dir, save_tree, save_weights
 
 CHECKPOINTS_DIR = "checkpoints"
 _NAME = re.compile(r"^step_(\d{8})$")
+_LEFTOVER = re.compile(r"^\.(step_\d{8})\.(?:tmp-.*|new|old)$")  # what a killed atomic_dir leaves
 
 
 def checkpoint_path(output_dir: str | Path, step: int) -> Path:
@@ -36,6 +37,18 @@ def list_checkpoints(output_dir: str | Path) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if p.is_dir() and _NAME.match(p.name) and (p / "trainer_state.json").is_file()]
     return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)))
+
+
+def recover_checkpoints(output_dir: str | Path) -> None:
+    """Clean up after checkpoint writes a killed run left half done (call once at the start of a run, on
+    the main process): incomplete ``.step_*.tmp-*`` directories go, a complete ``.step_*.new`` is renamed
+    into place. Without this they would pile up, and make a fresh run believe checkpoints exist."""
+    root = Path(output_dir) / CHECKPOINTS_DIR
+    if not root.is_dir():
+        return
+    targets = {_LEFTOVER.match(p.name).group(1) for p in root.iterdir() if _LEFTOVER.match(p.name)}
+    for name in sorted(targets):
+        recover_atomic_dir(root / name)
 
 
 def latest_checkpoint(output_dir: str | Path) -> Path | None:

@@ -49,3 +49,22 @@ def write_tiny(root, codec: str = "auto", lengths=LENGTHS, **kwargs):
                 ["pick the cube", "push the cube"][ep % 2], episode_arrays(ep, n), {"front": smooth_frames(n, seed=ep)}
             )
     return root
+
+
+def write_noisy(root, lengths=(40, 40, 40), size: int = 64):
+    """Like ``write_tiny`` but with noise frames, which do not compress: an mp4 of a few hundred KB, big
+    enough to damage 64 KB in its middle and leave whole episodes on either side."""
+    from librobot.data.lerobot_v3 import LeRobotV3Writer, feature_spec
+
+    rng = np.random.default_rng(0)
+    with LeRobotV3Writer(
+        root,
+        fps=FPS,
+        features={"observation.state": feature_spec(STATE_NAMES), "action": feature_spec(ACTION_NAMES)},
+        cameras={"front": (size, size)},
+        robot_type="toy",
+    ) as writer:
+        for ep, n in enumerate(lengths):
+            frames = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+            writer.add_episode("pick the cube", episode_arrays(ep, n), {"front": frames})
+    return root

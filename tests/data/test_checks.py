@@ -84,3 +84,47 @@ def test_timestamps_at_another_rate_are_an_fps_mismatch(copy):
     _rewrite(copy, "timestamp", lambda col: pc.multiply(col, pa.scalar(2.0, pa.float32())))
     problems = check_dataset(copy)
     assert problems and all(p.field == "timestamp" and "5.000 fps" in p.message for p in problems)
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    """A dataset whose mp4 has 64 KB of garbage in its middle (the container index stays intact)."""
+    from data_fixtures import write_noisy
+
+    root = write_noisy(tmp_path_factory.mktemp("damaged") / "ds")
+    video = next((root / "videos").rglob("*.mp4"))
+    size = video.stat().st_size
+    with open(video, "r+b") as f:
+        f.seek(size // 2 - 32 * 1024)
+        f.write(np.random.default_rng(1).integers(0, 256, 64 * 1024, dtype=np.uint8).tobytes())
+    return root, video
+
+
+def test_garbage_inside_an_mp4_is_reported_with_file_episode_and_frames(damaged):
+    root, video = damaged
+    problems = check_dataset(root)
+    assert problems, "64 KB of garbage went unnoticed"
+    assert all(p.file == str(video) and p.field == "observation.images.front" for p in problems)
+    (p,) = [p for p in problems if p.episode == 1]  # the middle episode holds the middle of the file
+    assert "frames are missing or do not decode: frames " in p.message and "of the episode" in p.message
+    assert 0 not in {q.episode for q in problems}  # the damage is located, not smeared over the file
+
+
+def test_cli_check_names_the_damaged_file(damaged, capsys):
+    from librobot.cli import main
+
+    root, video = damaged
+    assert main(["data", "check", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"{video}, episode 1, observation.images.front:" in out
+
+
+def test_training_time_decode_error_names_file_camera_episode_and_frame(damaged):
+    from librobot.data.lerobot_v3 import LeRobotV3Reader
+    from librobot.data.video import VideoDecodeError
+
+    root, video = damaged
+    reader = LeRobotV3Reader(root)
+    assert reader.decode_episode(0, "front").shape == (40, 64, 64, 3)  # undamaged episodes still read
+    with pytest.raises(VideoDecodeError, match=rf"{video}, camera observation.images.front, episode 1: .*frame"):
+        reader.decode_episode(1, "front")

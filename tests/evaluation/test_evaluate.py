@@ -8,7 +8,7 @@ import shutil
 import pytest
 from tiny_run import TASKS
 
-from librobot.bundle import NORMALIZATION_FILE, REQUIRED_FILES
+from librobot.bundle import CONFIG_FILE, NORMALIZATION_FILE, REQUIRED_FILES
 from librobot.cli import main
 from librobot.data.video import video_info
 from librobot.evaluation import evaluate
@@ -52,8 +52,16 @@ def test_eval_refuses_bundle_trained_for_another_robot(tiny_bundle, tmp_path):
     for name in REQUIRED_FILES:
         shutil.copy(tiny_bundle / name, other / name)
     norm = json.loads((other / NORMALIZATION_FILE).read_text())
-    norm["robot"] = load_robot("so100_arm").to_dict()
+    so100 = load_robot("so100_arm")
+    norm["robot"] = so100.to_dict()
+    # a consistent so100 bundle (its normalizer carries so100's features), or loading it already refuses it
+    for feature, names in (("observation.state", so100.state_names), ("action", so100.action_names)):
+        n = len(names)
+        stats = {"mean": [0.0] * n, "std": [1.0] * n, "min": [-1.0] * n, "max": [1.0] * n}
+        norm["normalizer"][feature].update(names=names, stats={**stats, "q01": [-1.0] * n, "q99": [1.0] * n})
     (other / NORMALIZATION_FILE).write_text(json.dumps(norm))
+    config = (other / CONFIG_FILE).read_text().replace("name: metaworld_sawyer", "name: so100_arm")
+    (other / CONFIG_FILE).write_text(config)
     with pytest.raises(RobotMismatchError, match=r"'so100_arm' \(normalization.json\) does not match env 'metaworld'"):
         evaluate(other, tmp_path / "eval", episodes=1, tasks=["reach-v3"], record_in_bundle=False)
     assert not (tmp_path / "eval" / "report.json").exists()

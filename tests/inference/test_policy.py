@@ -12,6 +12,8 @@ from librobot.inference.observation import ObservationError
 from librobot.inference.onnx_export import ExportParityError, export_config, parity, quantize_policy
 from librobot.inference.policy import Policy
 
+pytestmark = pytest.mark.numeric  # float-kernel results: `make test` reruns these under avx2
+
 
 @pytest.fixture(scope="module")
 def policies(exported_bundle):
@@ -60,6 +62,7 @@ def test_chunks_are_in_robot_units_and_inside_the_action_bounds(policies):
 def test_same_seed_gives_the_same_chunk_and_another_seed_does_not(policies):
     obs = observations(1)[0]
     for policy in policies.values():
+        # same runtime session, input and shapes: a deterministic replay, exact on any CPU
         np.testing.assert_array_equal(policy.act(obs, seed=7), policy.act(obs, seed=7))
         assert not np.allclose(policy.act(obs, seed=7), policy.act(obs, seed=8))
 
@@ -87,7 +90,9 @@ def test_batched_observation_equals_one_by_one(policies):
     together = policy.act(batched, noise=noise)
     assert together.shape == (3, 4, 6)
     for i, o in enumerate(obs):
-        np.testing.assert_allclose(together[i], policy.act(o, seed=i), atol=1e-4)
+        # a batch of 3 and a batch of 1 run differently blocked kernels: float32 rounding, relative to the
+        # action's magnitude (robot units up to ~160 deg: 1 ulp is ~1.5e-5 there)
+        np.testing.assert_allclose(together[i], policy.act(o, seed=i), rtol=1e-5, atol=1e-4)
 
 
 def test_policy_refuses_observations_that_disagree_with_the_bundle(policies):
@@ -124,7 +129,9 @@ def test_static_int8_is_batch_invariant_and_dynamic_int8_passes_its_gates(bundle
     }
     together = policy.act(batched, noise=np.concatenate([policy.noise(1, seed) for seed in range(3)]))
     for i, o in enumerate(obs):
-        np.testing.assert_allclose(together[i], policy.act(o, seed=i), atol=1e-4)
+        # a batch of 3 and a batch of 1 run differently blocked kernels: float32 rounding, relative to the
+        # action's magnitude (robot units up to ~160 deg: 1 ulp is ~1.5e-5 there)
+        np.testing.assert_allclose(together[i], policy.act(o, seed=i), rtol=1e-5, atol=1e-4)
 
     report = quantize_policy(bundle_copy, "int8", int8_mode="dynamic")
     assert report["int8"]["mode"] == "dynamic" and report["int8"]["passed"]

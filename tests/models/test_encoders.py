@@ -7,6 +7,8 @@ import torch
 
 from librobot.registry import build
 
+pytestmark = pytest.mark.numeric  # float-kernel results: `make test` reruns these under avx2
+
 
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_mlp_encoder_maps_a_step_or_a_window(activation):
