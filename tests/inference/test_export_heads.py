@@ -1,4 +1,4 @@
-"""Export of a head that does not sample (mlp_oft: no noise input), the default experiment's head."""
+"""Export of the heads that do not sample (mlp_oft, act: no noise input): one graph, parity with torch."""
 
 import json
 
@@ -9,14 +9,24 @@ import tiny_bundle
 from librobot.inference.onnx_export import export_policy
 from librobot.inference.policy import Policy
 
+HEADS = {
+    "mlp_oft": {"name": "mlp_oft", "hidden_dim": 32, "num_layers": 1, "num_heads": 2, "mlp_hidden_dims": [32]},
+    "act": {
+        "name": "act",
+        "hidden_dim": 32,
+        "num_heads": 2,
+        "encoder_layers": 1,
+        "decoder_layers": 1,
+        "vae_layers": 1,
+        "latent_dim": 8,
+    },
+}
+
 
 @pytest.mark.slow
-def test_non_sampling_head_exports_without_a_noise_input_and_matches_torch(tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        tiny_bundle,
-        "HEAD",
-        {"name": "mlp_oft", "hidden_dim": 32, "num_layers": 1, "num_heads": 2, "mlp_hidden_dims": [32]},
-    )
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_non_sampling_head_exports_without_a_noise_input_and_matches_torch(tmp_path, monkeypatch, head):
+    monkeypatch.setattr(tiny_bundle, "HEAD", HEADS[head])
     bundle = tiny_bundle.make_bundle(tmp_path)
     report = export_policy(bundle)
     assert report["fp32"]["passed"] and report["samples_noise"] is False

@@ -28,6 +28,14 @@ TINY = {
     ],
     "diffusion_transformer": ["action_head.hidden_dim=32", "action_head.num_layers=1", "action_head.num_heads=2"],
     "flow_matching": ["action_head.hidden_dim=32", "action_head.num_layers=1", "action_head.num_heads=2"],
+    "act": [
+        "action_head.hidden_dim=32",
+        "action_head.num_heads=2",
+        "action_head.encoder_layers=1",
+        "action_head.decoder_layers=1",
+        "action_head.vae_layers=1",
+        "action_head.latent_dim=8",
+    ],
     "pi0_style": ["framework.prefix_layers=1", "framework.num_heads=2"],
 }
 # transformers VLMs: random-initialized from a tiny config (no checkpoints on this machine)

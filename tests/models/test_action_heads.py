@@ -8,13 +8,17 @@ import torch
 
 from librobot.registry import build
 
-HEADS = ["mlp_oft", "diffusion_transformer", "flow_matching"]
+pytestmark = pytest.mark.numeric  # float-kernel results: `make test` reruns these under avx2
+
+HEADS = ["mlp_oft", "diffusion_transformer", "flow_matching", "act"]
 B, N, F, H, D = 4, 6, 16, 6, 4
+ACT_LAYERS = {"encoder_layers": 1, "decoder_layers": 1, "vae_layers": 1, "dropout": 0.0}
 
 
 def make_head(name: str, **extra):
     torch.manual_seed(0)
-    cfg = {"name": name, "hidden_dim": 32, "num_layers": 1, "num_heads": 2, **extra}
+    layers = ACT_LAYERS if name == "act" else {"num_layers": 1}
+    cfg = {"name": name, "hidden_dim": 32, "num_heads": 2, **layers, **extra}
     return build("action_head", cfg, feature_dim=F, action_dim=D, action_horizon=H)
 
 
@@ -33,7 +37,12 @@ def chunk_error(head, feats, mask, actions, noise) -> float:
 
 
 # (steps, required fall of the training loss, required fall of the predicted chunk's error)
-FIT = {"mlp_oft": (300, 10.0, 10.0), "flow_matching": (600, 10.0, 10.0), "diffusion_transformer": (1000, 10.0, 3.0)}
+FIT = {
+    "mlp_oft": (300, 10.0, 10.0),
+    "flow_matching": (600, 10.0, 10.0),
+    "diffusion_transformer": (1000, 10.0, 3.0),
+    "act": (300, 10.0, 10.0),
+}
 
 
 @pytest.mark.parametrize("name", HEADS)
@@ -71,7 +80,7 @@ def test_predict_is_deterministic_given_noise(name):
     a = head.predict(feats, mask, noise)
     b = head.predict(feats, mask, noise.clone() if noise is not None else None)
     assert a.shape == (B, H, D)
-    assert torch.equal(a, b)
+    assert torch.equal(a, b)  # same head, inputs and shapes in one process: same kernels, same bits
     if shape:  # another noise draw gives another sample
         assert not torch.allclose(a, head.predict(feats, mask, torch.randn(shape)))
 
@@ -83,7 +92,8 @@ def test_padded_actions_are_excluded_from_the_loss(name):
     feats, mask, actions, pad = small_problem()
     pad[1, 3:] = True
     outputs = []
-    last = head.mlp if name == "mlp_oft" else head.denoiser
+    last = {"mlp_oft": "mlp", "act": "to_action"}.get(name, "denoiser")
+    last = getattr(head, last)
 
     def keep(_module, _inputs, out):
         out.retain_grad()
@@ -142,3 +152,18 @@ def test_diffusion_sampler_uses_the_configured_number_of_ddim_steps():
     assert head.inference_timesteps == [49, 39, 29, 19, 9]
     with pytest.raises(ValueError, match="num_inference_steps"):
         make_head("diffusion", num_train_timesteps=10, num_inference_steps=20)
+
+
+def test_act_is_a_cvae_in_training_and_deterministic_at_inference():
+    """Training samples z from the posterior (the loss carries a KL term); inference uses z = 0."""
+    head = make_head("act", kl_weight=10.0)
+    feats, mask, actions, pad = small_problem()
+    out = head(feats, mask, actions, pad)
+    assert out["kl"] > 0 and torch.allclose(out["loss"], out["l1"] + 10.0 * out["kl"])
+    head.eval()
+    zero = head.decode(head.context(feats, mask, torch.zeros(B, head.cfg.latent_dim)))
+    assert torch.equal(head.predict(feats, mask), zero)  # same graph, same shapes: same bits
+    other = head.decode(head.context(feats, mask, torch.ones(B, head.cfg.latent_dim)))
+    assert not torch.allclose(zero, other)  # the latent steers the chunk
+    with pytest.raises(ValueError, match="kl_weight must be >= 0"):
+        make_head("act", kl_weight=-1.0)

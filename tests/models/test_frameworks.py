@@ -25,7 +25,7 @@ def build(model_cfg, **dims):
 
 def test_the_registry_holds_every_component_the_issue_names():
     assert {"small_pretrained", "qwen2_vl", "paligemma", "smolvlm", "florence2"} <= set(VLMS)
-    assert {"mlp_oft", "diffusion_transformer", "flow_matching"} <= set(HEADS)
+    assert {"mlp_oft", "diffusion_transformer", "flow_matching", "act"} <= set(HEADS)
     assert {"groot_style", "pi0_style"} <= set(FRAMEWORKS)
     assert {"mlp", "history"} <= set(REGISTRY.names("encoder"))
     assert REGISTRY.canonical_name("action_head", "flow") == "flow_matching"
