@@ -19,6 +19,8 @@ import numpy as np
 
 from librobot.robots import RobotSpec
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 class ObservationError(ValueError):
     """An observation that disagrees with the bundle; the message names the field."""
@@ -57,8 +59,13 @@ class CheckedObservation:
     has_history: bool  # state carried all obs_horizon steps
 
 
-def check_observation(obs: Mapping[str, Any], spec: ObservationSpec) -> CheckedObservation:
-    """Validate ``obs`` against ``spec`` and bring it to model layout (still in robot units)."""
+def check_observation(obs: Mapping[str, Any], spec: ObservationSpec, allow_batch: bool = True) -> CheckedObservation:
+    """Validate ``obs`` against ``spec`` and bring it to model layout (still in robot units).
+
+    ``allow_batch=False`` accepts exactly one robot (images ``[H, W, 3]``, state ``[Ds]`` or
+    ``[T, Ds]``): the service counts one observation as one row of its batch, so an observation that
+    carried several would take answers meant for other clients.
+    """
     if not isinstance(obs, Mapping):
         raise ObservationError(
             f"observation must be a mapping with images, state, instruction; got {type(obs).__name__}"
@@ -67,6 +74,12 @@ def check_observation(obs: Mapping[str, Any], spec: ObservationSpec) -> CheckedO
         if key not in obs:
             raise ObservationError(f"observation.{key} is missing; an observation has images, state and instruction")
     images, batch = _check_images(obs["images"], spec)
+    if batch is not None and not allow_batch:
+        h, w = spec.image_hw
+        raise ObservationError(
+            f"observation.images[{spec.cameras[0]!r}] has shape {obs['images'][spec.cameras[0]].shape}; "
+            f"one observation is one robot: each image must be ({h}, {w}, 3)"
+        )
     state, has_history = _check_state(obs["state"], spec, batch)
     instructions = _check_instruction(obs.get("instruction", ""), batch if batch is not None else 1)
     return CheckedObservation(
@@ -152,6 +165,13 @@ def _check_state(state: Any, spec: ObservationSpec, batch: int | None) -> tuple[
         raise ObservationError(
             f"observation.state contains NaN or inf ({int(bad.sum())} values; first at feature "
             f"{robot.state_names[dim]!r}, sample {sample}, step {step})"
+        )
+    big = np.abs(arr) > FLOAT32_MAX  # the model runs in float32: these would become inf
+    if big.any():
+        sample, step, dim = (int(i) for i in np.argwhere(big)[0])
+        raise ObservationError(
+            f"observation.state value {arr[sample, step, dim]:.4g} at feature {robot.state_names[dim]!r} "
+            f"(sample {sample}, step {step}) is outside the float32 range (|x| <= {FLOAT32_MAX:.4g})"
         )
     return arr, has_history
 

@@ -1,9 +1,11 @@
 """Request and response bodies of the policy service, checked per request before batching.
 
 An image travels either as base64 of its raw uint8 bytes (``H*W*3``, row-major HWC: compact) or as
-nested integer lists. Validation runs in pydantic, which BentoML applies to each request on its own
-before adaptive batching joins requests, so one bad request gets its 400 and never fails the
-requests batched with it.
+nested integer lists of exactly ``[H, W, 3]``. Validation runs in pydantic on each request alone,
+before the service's batcher joins requests, so one bad request gets its 400 and never reaches the
+model. Every value that the model call could choke on is bounded here: one observation is one
+robot (no smuggled batch), seeds fit numpy's generator, instructions have a length cap, states are
+finite in float32.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from librobot.inference.observation import CheckedObservation, ObservationError, ObservationSpec, check_observation
 
 MAX_OBSERVATIONS_PER_REQUEST = 64
+MAX_INSTRUCTION_CHARS = 1000
+MAX_SEED = 2**32 - 1
 _SPEC: ObservationSpec | None = None  # set once by the service from its model's metadata
 
 
@@ -43,6 +47,9 @@ def decode_image(camera: str, value: Any, spec: ObservationSpec) -> np.ndarray:
         arr = np.asarray(value)
     except ValueError:
         raise ObservationError(f"{field} is a ragged nested list; expected uint8 [{h}, {w}, 3]") from None
+    if arr.shape != (h, w, 3):
+        # one observation is one robot: a 4-D list would smuggle a batch into one row of the service's batch
+        raise ObservationError(f"{field} has shape {list(arr.shape)}; one observation is one image [{h}, {w}, 3]")
     if arr.dtype.kind not in "iu":
         raise ObservationError(f"{field} holds {arr.dtype} values; expected integers 0..255 (uint8 [{h}, {w}, 3])")
     if arr.size and (arr.min() < 0 or arr.max() > 255):
@@ -57,8 +64,10 @@ class Observation(BaseModel):
 
     images: dict[str, str | list] = Field(description="camera -> base64 of raw uint8 HxWx3 bytes, or nested int lists")
     state: list[float] | list[list[float]] = Field(description="[Ds] or [T, Ds] in robot units")
-    instruction: str = ""
-    seed: int | None = Field(default=None, description="seeds the sampling noise: same seed, same actions")
+    instruction: str = Field(default="", max_length=MAX_INSTRUCTION_CHARS)
+    seed: int | None = Field(
+        default=None, ge=0, le=MAX_SEED, description="seeds the sampling noise: same seed, same actions"
+    )
     _checked: CheckedObservation | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -80,7 +89,8 @@ class Observation(BaseModel):
                 f"the model's cameras are {list(_SPEC.cameras)} (got {sorted(self.images)})"
             )
         state = np.asarray(self.state, dtype=np.float64)
-        return check_observation({"images": images, "state": state, "instruction": self.instruction}, _SPEC)
+        obs = {"images": images, "state": state, "instruction": self.instruction}
+        return check_observation(obs, _SPEC, allow_batch=False)
 
 
 class ActionChunk(BaseModel):

@@ -2,28 +2,32 @@
 
 Serves the packaged model named by ``$LIBROBOT_MODEL_TAG`` (default: the latest
 ``librobot-policy``). Everything it needs (robot spec, normalization, cameras, chunk settings)
-comes from that model's metadata. Endpoints: ``act`` (adaptive batching; raw observations in robot
-units -> action chunks in robot units), ``metadata``; BentoML adds ``/livez``, ``/readyz`` and
-``/metrics``. Set ``$LIBROBOT_API_TOKEN`` to require ``Authorization: Bearer <token>``.
+comes from that model's metadata. Endpoints: ``act`` (raw observations in robot units -> action
+chunks in robot units, batched across requests by our ``MicroBatcher``), ``metadata``; BentoML adds
+``/livez``, ``/readyz`` and ``/metrics``. Set ``$LIBROBOT_API_TOKEN`` to require
+``Authorization: Bearer <token>``. What each bad input gets: docs/serving.md.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
 import bentoml
+import numpy as np
 from pydantic import Field
+from starlette.responses import JSONResponse
 
-from librobot.inference.observation import ObservationSpec
+from librobot.inference.observation import ObservationError, ObservationSpec
+from librobot.serving.batcher import BatchMismatchError, MicroBatcher
 from librobot.serving.guard import RequestGuard
 from librobot.serving.package import DEFAULT_MODEL_NAME
 from librobot.serving.payload import MAX_OBSERVATIONS_PER_REQUEST, ActionChunk, Observation, set_spec
 
 MODEL_TAG = os.environ.get("LIBROBOT_MODEL_TAG") or f"{DEFAULT_MODEL_NAME}:latest"
-# BentoML's batcher answers 503 when it expects a request to wait longer than this: it must exceed
-# the model's own latency at full batch (hundreds of ms for a VLA policy on CPU), not be a target.
-MAX_LATENCY_MS = int(os.environ.get("LIBROBOT_MAX_LATENCY_MS") or 10_000)
+logger = logging.getLogger("librobot.serving")
 
 
 @bentoml.service(
@@ -35,36 +39,125 @@ class PolicyService:
     model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        from librobot.serving.served_policy import load_served_policy
+        from librobot.serving.served_policy import load_served_policy, run_prepared
 
         stored = self.model
         self.tag = str(stored.tag)
         self.meta: dict[str, Any] = dict(stored.info.metadata)
         self.policy = load_served_policy(stored.path, self.meta)
         set_spec(ObservationSpec.from_normalization(self.meta))
+        self.batcher = MicroBatcher(lambda items: run_prepared(self.policy, items), MAX_OBSERVATIONS_PER_REQUEST)
+        logging.getLogger("librobot.serving").setLevel(logging.INFO)  # one line per refused request
+        logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorLogFilter())
 
-    @bentoml.api(batchable=True, max_batch_size=MAX_OBSERVATIONS_PER_REQUEST, max_latency_ms=MAX_LATENCY_MS)
-    def act(
+    @bentoml.api
+    async def act(
         self, observations: Annotated[list[Observation], Field(min_length=1, max_length=MAX_OBSERVATIONS_PER_REQUEST)]
     ) -> list[ActionChunk]:
         """Action chunk [H, Da] in robot units for each raw observation."""
-        from librobot.serving.served_policy import act_batch
+        from librobot.serving.served_policy import prepare
 
-        checked = [obs.check() for obs in observations]
-        actions = act_batch(self.policy, checked, [obs.seed for obs in observations])
+        try:
+            prepared = [prepare(self.policy, obs.check(), obs.seed) for obs in observations]
+        except ObservationError as exc:
+            return error_response(400, str(exc))
+        try:
+            actions = await self.batcher.submit(prepared)
+        except BatchMismatchError:
+            return error_response(500, "the model returned a different number of chunks than it was given")
+        except Exception:
+            logger.exception("the model failed on a request of %d observations", len(prepared))
+            return error_response(500, "the model failed on this request; the server log has the traceback")
+        # the batcher hands back exactly this request's rows; check, never mis-assign
+        assert len(actions) == len(observations), f"{len(actions)} chunks for {len(observations)} observations"
+        broken = [i for i, chunk in enumerate(actions) if not np.isfinite(chunk).all()]
+        if broken:
+            # never NaN in JSON: refuse, and point at the input most outside the training range
+            worst = prepared[broken[0]].normalized_state[0, -1]
+            dim = int(np.argmax(np.abs(worst)))
+            name = self.policy.robot.state_names[dim]
+            return error_response(
+                422,
+                f"the policy produced non-finite actions for observation {broken[0]} "
+                f"({len(broken)} of {len(actions)}); its state feature furthest outside the training range is "
+                f"{name!r} = {prepared[broken[0]].state[0, -1, dim]:.4g} ({worst[dim]:.3g} in normalized units)",
+            )
         return [ActionChunk(actions=chunk.tolist()) for chunk in actions]
 
     @bentoml.api
     def metadata(self) -> dict[str, Any]:
-        """Robot spec, normalization, chunk settings and versions of the served model."""
+        """Robot spec, normalization, chunk settings and versions of the served model (no host paths)."""
         import librobot
 
         return {
             "model_tag": self.tag,
             "served_runtime": self.policy.runtime.name,
             "librobot_version": librobot.__version__,
-            **self.meta,
+            **public_metadata(self.meta),
         }
 
 
-PolicyService.add_asgi_middleware(RequestGuard)
+def error_response(status: int, message: str) -> JSONResponse:
+    logger.info("%d /act: %s", status, message[:300])
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def public_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The model's metadata without the server's filesystem: the dataset keeps its name and md5."""
+    out = {key: _strip_paths(value) for key, value in meta.items() if key != "dataset_path"}
+    if meta.get("dataset_path"):
+        out["dataset_name"] = _path_name(str(meta["dataset_path"]))
+    return out
+
+
+def _path_name(text: str) -> str:
+    return PureWindowsPath(text).name if PureWindowsPath(text).drive else PurePosixPath(text).name
+
+
+def _strip_paths(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_paths(v) for v in value]
+    if isinstance(value, str) and (value.startswith(("/", "~", "\\\\")) or PureWindowsPath(value).drive):
+        return _path_name(value)
+    return value
+
+
+class ClientErrorLogFilter(logging.Filter):
+    """BentoML logs a full traceback for every request that fails validation (one 400 = ~1 KB of
+    log; a hostile client grew the log to 2.7 MB). Keep one line with the fields that failed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pydantic import ValidationError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        status = getattr(getattr(exc, "error_code", None), "value", None)
+        if isinstance(exc, ValidationError):
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)[:3]
+            )
+            status = 400
+        elif isinstance(status, int) and 400 <= status < 500:
+            problems = str(exc)
+        else:
+            return True
+        record.msg = "%d %s: %s"
+        record.args = (status, record.args[0] if record.args else "?", problems[:300])
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+class _GuardedService(type(PolicyService)):
+    """Our service with the guard around everything BentoML builds (see ``guard.py`` for why it
+    must run before BentoML's own middlewares, which ``add_asgi_middleware`` cannot do)."""
+
+    __slots__ = ()
+
+    def to_asgi(self, is_main: bool = True) -> Any:
+        return RequestGuard(super().to_asgi(is_main))
+
+
+PolicyService.__class__ = _GuardedService

@@ -1,3 +1,5 @@
+import base64
+import contextlib
 import os
 import signal
 import socket
@@ -7,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "inference"))  # tiny_bundle
@@ -14,6 +17,19 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "inference"))  # tiny_bundle
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TOKEN = "test-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def encode(obs: dict, seed: int | None = 0) -> dict:
+    """A raw observation (numpy) as the service's JSON: base64 images, lists."""
+    return {
+        "images": {
+            c: base64.b64encode(np.ascontiguousarray(img).tobytes()).decode() for c, img in obs["images"].items()
+        },
+        "state": np.asarray(obs["state"]).tolist(),
+        "instruction": obs["instruction"],
+        "seed": seed,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -60,12 +76,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(packaged, bentoml_env, tmp_path_factory):
-    """A real `bentoml serve` on loopback with bearer-token auth; yields its base URL."""
+SERVE_LOGS: dict[str, Path] = {}  # base URL -> the log file of that server
+
+
+@contextlib.contextmanager
+def serve(packaged, bentoml_env, log_dir: Path, **env_extra: str):
+    """A real `bentoml serve` on loopback; yields its base URL (its log: ``SERVE_LOGS[url]``)."""
     port = free_port()
-    env = {**bentoml_env, "LIBROBOT_MODEL_TAG": packaged, "LIBROBOT_API_TOKEN": TOKEN}
-    log = open(tmp_path_factory.mktemp("serve") / "serve.log", "w")  # noqa: SIM115
+    env = {**bentoml_env, "LIBROBOT_MODEL_TAG": packaged, **env_extra}
+    log = open(log_dir / "serve.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             str(BIN / "bentoml"),
@@ -83,6 +102,7 @@ def server(packaged, bentoml_env, tmp_path_factory):
         start_new_session=True,  # its workers share our process group id: stopped together below
     )
     url = f"http://127.0.0.1:{port}"
+    SERVE_LOGS[url] = Path(log.name)
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -105,3 +125,10 @@ def server(packaged, bentoml_env, tmp_path_factory):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(packaged, bentoml_env, tmp_path_factory):
+    """A real `bentoml serve` on loopback with bearer-token auth; yields its base URL."""
+    with serve(packaged, bentoml_env, tmp_path_factory.mktemp("serve"), LIBROBOT_API_TOKEN=TOKEN) as url:
+        yield url

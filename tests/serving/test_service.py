@@ -7,23 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 import pytest
-from conftest import TOKEN
+from conftest import AUTH, encode
 from tiny_bundle import CAMERAS, HW, observation
 
 from librobot.inference.policy import Policy
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def encode(obs: dict, seed: int | None = 0) -> dict:
-    return {
-        "images": {
-            c: base64.b64encode(np.ascontiguousarray(img).tobytes()).decode() for c, img in obs["images"].items()
-        },
-        "state": np.asarray(obs["state"]).tolist(),
-        "instruction": obs["instruction"],
-        "seed": seed,
-    }
 
 
 def act(url, payload, headers=AUTH, **kw):
