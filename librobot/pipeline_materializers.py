@@ -11,6 +11,7 @@ Import this module (the pipeline's steps do) to register the materializer for ``
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -75,6 +76,8 @@ class BundleMaterializer(BaseMaterializer):
         with store.open(os.path.join(self.uri, MANIFEST), "r") as f:
             files = json.loads(f.read())["files"]
         local = Path(tempfile.mkdtemp(prefix="librobot-bundle-"))
+        # the bundle is read by the step that asked for it, until the process ends: removed then
+        atexit.register(shutil.rmtree, local, ignore_errors=True)
         for rel in files:
             if Path(rel).is_absolute() or ".." in Path(rel).parts:
                 raise BundleError(f"artifact {self.uri}: manifest entry {rel!r} points outside the bundle")
