@@ -13,6 +13,10 @@ class EvalConfig:
     episodes_per_task: int = 10
     max_steps: int | None = None  # None: the environment's own limit
     execute_steps: int = 8  # actions executed from each predicted chunk before re-planning
+    # chunk: execute `execute_steps` actions, then re-plan; ensemble: ACT's temporal ensembling (a
+    # chunk every step, the predictions for a step averaged with weights exp(-ensemble_decay * age))
+    action_mode: str = "chunk"
+    ensemble_decay: float = 0.01
     seed: int = 1000  # first rollout seed; episode i of a task uses seed + i
     videos_per_task: int = 1
     runtime: str = "torch"  # torch | onnx | onnx-int8

@@ -83,8 +83,14 @@ def run_episode(
     execute_steps: int,
     max_steps: int | None = None,
     record: bool = False,
+    action_mode: str = "chunk",
+    ensemble_decay: float = 0.01,
 ) -> Episode:
-    """One episode of ``policy`` in ``env`` from ``env.reset(seed)``; noise seeded per (seed, step)."""
+    """One episode of ``policy`` in ``env`` from ``env.reset(seed)``; noise seeded per (seed, step).
+
+    ``action_mode``: ``chunk`` (execute ``execute_steps`` actions per chunk) or ``ensemble`` (ACT's
+    temporal ensembling: a chunk every step, see ``ActionBuffer``).
+    """
     from librobot.evaluation.video import tile_cameras
     from librobot.inference.action_buffer import ActionBuffer
 
@@ -93,7 +99,9 @@ def run_episode(
             f"eval.execute_steps must be in [1, {policy.action_horizon}] (the bundle's action horizon), got {execute_steps}"
         )
     limit = int(max_steps or env.max_steps)
-    buffer = ActionBuffer(execute_steps, mode="chunk")
+    if action_mode not in ("chunk", "ensemble"):
+        raise ValueError(f"eval.action_mode must be 'chunk' or 'ensemble', got {action_mode!r}")
+    buffer = ActionBuffer(execute_steps, mode=action_mode, ensemble_decay=ensemble_decay)
     policy.reset()
     obs = env.reset(seed)
     cameras = list(env.camera_names)
