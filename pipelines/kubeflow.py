@@ -12,10 +12,14 @@ many processes (give the task as many GPUs, see docs/pipeline.md).
 """
 
 # no `from __future__ import annotations`: KFP reads the components' annotations as types
+import ast
 import os
+import re
 
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Metrics, Model, Output
+
+from librobot.promotion import PromotionPolicy
 
 IMAGE = os.environ.get("LIBROBOT_IMAGE", "librobot:train")
 # GPUs requested by the train task (compile-time: `librobot kubeflow compile --gpus N`); run with num_processes=N
@@ -106,9 +110,10 @@ def train(
     overrides = [*overrides, f"data.path={path}"]
     work = tempfile.mkdtemp(prefix="train-")
     if num_processes > 1:
+        from librobot.cli.train import accelerate_train_command
+
         config = save_config(load_config(experiment, overrides), f"{work}/config.yaml")
-        launch = ["accelerate", "launch", "--num_processes", str(num_processes), "-m", "librobot.cli"]
-        subprocess.run([*launch, "train", "--config", str(config), "--output", f"{work}/run"], check=True)
+        subprocess.run(accelerate_train_command(config, f"{work}/run", num_processes), check=True)
         bundle_dir = f"{work}/run"
     else:
         bundle_dir = str(train_policy(load_config(experiment, overrides), f"{work}/run", resume=False))
@@ -132,19 +137,14 @@ def export(bundle: Input[Model], exported: Output[Model]):
 
 @_component
 def quantize(bundle: Input[Model], mode: str, quantized: Output[Model], gate: Output[Artifact]):
-    """int8/int4 under its parity gate; a missed gate is recorded and blocks promotion."""
+    """int8/int4 under its gates; a rejected graph is recorded and the bundle serves fp32 (never fails the run)."""
     import json
     import shutil
 
-    from librobot.inference.onnx_export import ExportParityError, export_policy
+    from librobot.inference.onnx_export import try_quantize
 
     shutil.copytree(bundle.path, quantized.path, dirs_exist_ok=True)
-    entry = {"mode": mode or None, "passed": True}
-    if mode:
-        try:
-            entry.update(export_policy(quantized.path, quantize=mode).get(mode, {}))
-        except ExportParityError as err:
-            entry.update(passed=False, error=str(err))
+    entry = try_quantize(quantized.path, mode or None)  # reuses the fp32 graph of the export task
     with open(gate.path, "w") as f:
         json.dump(entry, f, default=str)
 
@@ -187,19 +187,22 @@ def promote(
     policy: dict,
     decision: Output[Artifact],
 ) -> bool:
-    """Promote over the registry's production version when better by the margin; record why."""
+    """Promote over the registry's production version when better by the margin; record why.
+
+    The fp32 policy is judged; quantization only adds a note (the served runtime, why int8 was rejected).
+    """
     import json
     import pathlib
 
+    from librobot.inference.onnx_export import quantization_notes
     from librobot.promotion import PromotionPolicy, promote_in_registry
 
     success = float(json.loads(pathlib.Path(report.path).read_text())["success_rate"])
-    gate_entry = json.loads(pathlib.Path(gate.path).read_text())
-    failures = [] if gate_entry.get("passed", True) else [f"{gate_entry['mode']} parity gate"]
-    result = promote_in_registry(registry, bundle.path, version, success, PromotionPolicy(**policy), failures)
+    notes = quantization_notes(json.loads(pathlib.Path(gate.path).read_text()))
+    result = promote_in_registry(registry, bundle.path, version, success, PromotionPolicy(**policy), notes=notes)
     print(result.reason)
     with open(decision.path, "w") as f:
-        json.dump(result.to_dict(), f)
+        json.dump({**result.to_dict(), **notes}, f)
     return result.promoted
 
 
@@ -223,7 +226,7 @@ def training_pipeline(
     episodes_per_task: int = 5,
     evaluation: dict = {},  # noqa: B006  (eval overrides: max_steps, tasks, runtime, ...)
     quantize_mode: str = "int8",
-    promotion: dict = {"stage": "production", "margin": 0.02, "min_success_rate": 0.0},  # noqa: B006
+    promotion: dict = PromotionPolicy.defaults(),  # noqa: B006,B008  (one place: librobot.promotion)
     registry: str = "/mnt/librobot/registry",
     bento_name: str = "librobot-policy",
     num_processes: int = 1,
@@ -261,8 +264,41 @@ def training_pipeline(
 
 
 def compile_pipeline(path: str = "infra/kubeflow/training_pipeline.yaml") -> str:
+    """Compile to ``path``, byte for byte the same on every run (the committed file is checked against it)."""
     from kfp import compiler
 
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     compiler.Compiler().compile(training_pipeline, package_path=path)
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(stable_header(text))
     return path
+
+
+_DEFAULT_COMMENT = re.compile(r"^(#    \w+: \w+ \[Default: )(.*)(\])$")
+
+
+def stable_header(text: str) -> str:
+    """The spec with its header's dict defaults in sorted key order.
+
+    KFP writes the body with sorted keys, but renders each default in the ``# Inputs:`` header with
+    ``str()`` of a protobuf Struct, whose key order changes from process to process (string hashing).
+    """
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if not line.startswith("#"):
+            break  # the header ends where the YAML begins
+        match = _DEFAULT_COMMENT.match(line.rstrip("\n"))
+        if match and match.group(2).startswith(("{", "[")):
+            head, value, tail = match.groups()
+            lines[i] = f"{head}{_sorted(ast.literal_eval(value))!s}{tail}\n"
+    return "".join(lines)
+
+
+def _sorted(value):
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value

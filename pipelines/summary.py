@@ -39,7 +39,13 @@ def summary(model_name: str, bento_name: str) -> dict[str, Any]:
 
     try:
         model = bentoml.models.get(f"{bento_name}:latest")
-        out["bentoml_model"] = {"tag": str(model.tag), "path": model.path}
+        metadata = model.info.metadata
+        out["bentoml_model"] = {
+            "tag": str(model.tag),
+            "path": model.path,
+            "runtime": metadata.get("runtime"),
+            "int8_rejected": metadata.get("int8_rejected"),
+        }
     except bentoml.exceptions.NotFound:
         out["bentoml_model"] = None
     return out
@@ -61,6 +67,9 @@ def main() -> None:
     latest = info["latest_version"]
     reason = (latest["promotion"] or {}).get("reason", "no promotion decision recorded")
     print(f"Latest version:   {config.model.name} v{latest['version']} (stage {latest['stage']}): {reason}")
+    rejected = (latest["promotion"] or {}).get("int8_rejected")
+    if rejected:
+        print(f"Quantization:     int8 rejected, the model serves fp32 (runtime onnx): {rejected}")
     if production:
         print(
             f"Production:       {config.model.name} v{production['version']}, closed-loop success {production['success_rate']}"
@@ -68,14 +77,14 @@ def main() -> None:
     else:
         print("Production:       none yet")
     if bento:
-        print(f"BentoML model:    {bento['tag']} at {bento['path']}")
+        print(f"BentoML model:    {bento['tag']} at {bento['path']} (runtime {bento['runtime']})")
         home = os.environ.get("BENTOML_HOME", "~/bentoml")
         print(
             f"Serve it:         BENTOML_HOME={home} LIBROBOT_MODEL_TAG={bento['tag']} "
             ".venv/bin/bentoml serve librobot.serving.service:PolicyService --port 3000"
         )
     else:
-        print("BentoML model:    none packaged (no version was promoted)")
+        print("BentoML model:    none packaged (no version was promoted: see the reason above)")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Run on the active ZenML stack (the local default stack works):
     zenml pipeline run pipelines.training.training_pipeline -c configs/pipelines/default.yaml
 
 The config's ``model:`` section makes every run a new version of a ZenML Model; ``promote`` moves
-it to production only when its closed-loop success beats production's by the configured margin.
+it to production only when its closed-loop success reaches the minimum and beats production's by
+the configured margin. A rejected int8 graph never stops the run: the package then serves fp32.
 When the stack has an MLflow experiment tracker, the train step logs to it.
 """
 
@@ -15,11 +16,12 @@ from typing import Any
 
 from zenml import pipeline
 
+from librobot.promotion import PromotionPolicy
 from steps import evaluate, export, load_dataset, normalize, package, promote, quantize, train, validate
 from steps.config import resolve_experiment
 
 DEFAULT_VALIDATION = {"bounds_tolerance": 0.05, "fps_tolerance": 0.1, "min_episode_length": 2}
-DEFAULT_PROMOTION = {"stage": "production", "margin": 0.02, "min_success_rate": 0.0}
+DEFAULT_PROMOTION = PromotionPolicy.defaults()  # one place: librobot.promotion
 
 
 def _tracked(step: Any) -> Any:

@@ -1,4 +1,7 @@
-"""Promote step: the new model version replaces production only when its closed-loop success is better."""
+"""Promote step: the new model version replaces production only when its closed-loop success is better.
+
+The fp32 policy is judged; quantization only adds a note (the served runtime, why int8 was rejected).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,13 @@ from zenml import get_step_context, step
 def promote(
     eval_report: dict[str, Any], quantize_report: dict[str, Any], policy: dict[str, Any]
 ) -> Annotated[dict[str, Any], "promotion"]:
+    from librobot.inference.onnx_export import quantization_notes
     from librobot.promotion import PromotionPolicy, promote_model_version
 
     model = get_step_context().model
-    gates = [] if quantize_report.get("passed", True) else [f"{quantize_report['mode']} parity gate"]
+    notes = quantization_notes(quantize_report)
     decision = promote_model_version(
-        model.name, str(model.version), float(eval_report["success_rate"]), PromotionPolicy(**policy), gates
+        model.name, str(model.version), float(eval_report["success_rate"]), PromotionPolicy(**policy), notes=notes
     )
     print(decision.reason)
-    return {**decision.to_dict(), "model": model.name, "version": str(model.version)}
+    return {**decision.to_dict(), **notes, "model": model.name, "version": str(model.version)}

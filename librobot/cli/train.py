@@ -5,6 +5,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# the multi-process launcher's entry point: `python -m librobot.cli` (librobot/cli/__main__.py)
+CLI_MODULE = "librobot.cli"
+
+
+def accelerate_train_command(
+    config: str | Path, output: str | Path, num_processes: int, launch_args: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    """``accelerate launch ... -m librobot.cli train`` for ``num_processes`` processes (one per GPU).
+
+    The Kubeflow train component runs exactly this; ``launch_args`` go to ``accelerate launch``
+    before the script (e.g. ``["--cpu"]`` in tests).
+    """
+    launch = ["accelerate", "launch", *launch_args, "--num_processes", str(num_processes), "-m", CLI_MODULE]
+    return [*launch, "train", "--config", str(config), "--output", str(output)]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(

@@ -35,6 +35,22 @@ def eval_config(bundle_cfg: Any, overrides: Mapping[str, Any] | None = None) -> 
     return OmegaConf.to_object(merged)
 
 
+def eval_settings(
+    overrides: Mapping[str, Any] | None, episodes: int | None = None, tasks: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """``overrides`` (an ``eval`` section: what the pipelines pass) with the ``episodes`` / ``tasks`` arguments.
+
+    An argument left None keeps what ``overrides`` says: ``evaluation.tasks`` of a pipeline config
+    reaches the rollouts unless the caller names tasks itself.
+    """
+    settings = dict(overrides or {})
+    if episodes is not None:
+        settings["episodes_per_task"] = episodes
+    if tasks:
+        settings["tasks"] = list(tasks)
+    return settings
+
+
 def env_jobs(cfg: EvalConfig, metadata: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """(env name, [env kwargs per task]) from the eval settings and the bundle's recorded provenance."""
     recorded = metadata.get("env") or {}
@@ -73,9 +89,7 @@ def evaluate(
 
     policy_dir, output = Path(policy_dir), Path(output)
     info = load_bundle(policy_dir, with_model=False)  # config and metadata only; Policy loads the weights
-    cfg = eval_config(
-        info.cfg, {**(overrides or {}), "episodes_per_task": episodes, "tasks": list(tasks) if tasks else None}
-    )
+    cfg = eval_config(info.cfg, eval_settings(overrides, episodes=episodes, tasks=tasks))
     if cfg.num_threads:
         torch.set_num_threads(int(cfg.num_threads))
     env_name, jobs = env_jobs(cfg, info.metadata)

@@ -20,11 +20,23 @@ class ExportConfig:
     # over the whole batch, so a request's actions shift with its batch neighbours.
     int8_mode: str = "static"
     calibration_samples: int = 64
-    quant_min_cosine: float = 0.98  # worst sample
-    # a sampler's chunk can differ in a rare element after int8 (measured on the trained default
-    # policy: max 0.64, mean 0.019, cosine 0.998, closed-loop success equal to fp32), so the
-    # element-wise gate only catches a broken graph; closed-loop success is the real arbiter
-    quant_max_abs_err: float = 1.0
+    # Quantized graphs are judged in closed loop (closed_loop_episodes, quant_max_success_drop); the
+    # element-wise gates below only catch a broken graph, and must hold on every CPU of this machine
+    # kind: ONNX Runtime's int8 kernels differ between AVX2 (u8s8 through VPMADDUBSW, which can
+    # saturate) and AVX-512-VNNI/AMX, so a sound graph's rare worst sample moves between machines.
+    # Sound static-int8 graphs measured (normalized actions; QUANTILES / MIN_MAX map the data's range
+    # to [-1, 1]): the default policy max abs 0.64 and cosine 0.998 on one machine, worst-sample
+    # cosine 0.976, overall 0.996, max abs 0.79 on an AVX-512-VNNI one (issue 13); the wheel loader
+    # worst-sample 0.94, overall 0.994, max abs 1.97 (a bounded action flipped across its range at a
+    # decision point). A broken graph (wrong scales, a miscompiled kernel) is uncorrelated with
+    # torch -- cosine ~0, spread ~1/sqrt(16x4) = 0.125 for one chunk of independent elements -- or NaN.
+    # So: every output finite, overall cosine >= 0.9, worst-sample cosine >= 0.5 (far above chance,
+    # far below any sound graph), and max abs error <= 4, twice the width of the normalized range (a
+    # flip inside the action space errs by ~2 at most). A rejected graph is deleted and the bundle
+    # serves fp32: quantization never decides whether a model ships.
+    quant_min_cosine: float = 0.5  # worst sample
+    quant_min_cosine_overall: float = 0.9  # all samples flattened
+    quant_max_abs_err: float = 4.0
     quant_max_success_drop: float = 0.10  # closed-loop success may fall at most this much vs fp32
     closed_loop_episodes: int = 0  # per task, fp32 and quantized on the same seeds; 0 skips the rollouts
     int4_block_size: int = 32  # MatMulNBits block along K (weight-only int4)

@@ -49,8 +49,8 @@ def export_config(bundle_cfg: Any, **overrides: Any) -> ExportConfig:
     return cfg
 
 
-def parity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
-    """Max abs error and cosine similarity (flattened, and the worst single sample)."""
+def parity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, Any]:
+    """Max and mean abs error, cosine similarity (flattened, and the worst single sample), finiteness."""
     ref = np.asarray(reference, np.float64).reshape(len(reference), -1)
     got = np.asarray(candidate, np.float64).reshape(len(candidate), -1)
     if ref.shape != got.shape:
@@ -65,14 +65,23 @@ def parity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
         "mean_abs_err": float(np.abs(ref - got).mean()),
         "cosine": cos(ref.ravel(), got.ravel()),
         "cosine_min_sample": min(cos(r, g) for r, g in zip(ref, got, strict=True)),
+        "finite": bool(np.isfinite(got).all()),
     }
 
 
-def _gate(name: str, metrics: dict[str, float], max_abs_err: float, min_cosine: float) -> dict[str, Any]:
-    passed = metrics["max_abs_err"] <= max_abs_err and metrics["cosine_min_sample"] >= min_cosine
+def _gate(
+    name: str, metrics: dict[str, Any], max_abs_err: float, min_cosine: float, min_cosine_overall: float = 0.0
+) -> dict[str, Any]:
+    # comparisons with NaN are False, so a NaN metric fails too
+    passed = (
+        metrics["finite"]
+        and metrics["max_abs_err"] <= max_abs_err
+        and metrics["cosine_min_sample"] >= min_cosine
+        and metrics["cosine"] >= min_cosine_overall
+    )
     return {
         **metrics,
-        "gate": {"max_abs_err": max_abs_err, "min_cosine": min_cosine},
+        "gate": {"max_abs_err": max_abs_err, "min_cosine": min_cosine, "min_cosine_overall": min_cosine_overall},
         "passed": bool(passed),
         "name": name,
     }
@@ -305,6 +314,47 @@ def quantize_policy(
     return job.record(report)
 
 
+def try_quantize(bundle_dir: str | Path, mode: str | None, **overrides: Any) -> dict[str, Any]:
+    """Quantize the bundle's fp32 graph when ``mode`` is set; never raises because of the quantized graph.
+
+    Quantization is an optional optimisation: the model the job produces is the fp32 policy. A
+    quantized graph that misses a gate (element-wise or closed loop), or a quantizer that fails, is
+    rejected: its file is removed, ``metadata.json["export"]["<mode>_rejected"]`` says why, and the
+    bundle serves fp32 (runtime ``onnx``; ``librobot.serving.package`` packages what exists).
+    Returns ``{"mode", "passed", "runtime", ["rejected"], ...gate metrics}``.
+    """
+    from librobot.bundle import METADATA_FILE, read_json, update_metadata
+
+    if not mode:
+        return {"mode": None, "passed": True, "runtime": "onnx", "skipped": "no quantization configured"}
+    if mode not in QUANTIZE:
+        raise ValueError(f"quantize mode must be one of {QUANTIZE} or empty, got {mode!r}")
+    try:
+        report = quantize_policy(bundle_dir, quantize=mode, **overrides)  # reuses the fp32 graph
+        entry = {"mode": mode, "passed": True, "runtime": f"onnx-{mode}", **report.get(mode, {})}
+    except Exception as err:  # noqa: BLE001  (any failure of an optional optimisation falls back to fp32)
+        reason = str(err) if isinstance(err, ExportParityError) else f"{type(err).__name__}: {err}"
+        log.warning(
+            "%s rejected, the bundle serves fp32: %s", mode, reason, exc_info=not isinstance(err, ExportParityError)
+        )
+        (Path(bundle_dir) / "onnx" / ONNX_FILES[f"onnx-{mode}"]).unlink(missing_ok=True)
+        entry = {"mode": mode, "passed": False, "runtime": "onnx", "rejected": reason}
+    export = dict(read_json(Path(bundle_dir), METADATA_FILE).get("export") or {})
+    export.pop(f"{mode}_rejected", None)
+    if not entry["passed"]:
+        export[f"{mode}_rejected"] = entry["rejected"]
+    update_metadata(bundle_dir, export=export)
+    return json.loads(json.dumps(entry, default=str))
+
+
+def quantization_notes(entry: dict[str, Any]) -> dict[str, str]:
+    """What a promotion record says about quantization: the served runtime and why a graph was rejected."""
+    notes = {"runtime": str(entry.get("runtime") or "onnx")}
+    if entry.get("rejected"):
+        notes[f"{entry['mode']}_rejected"] = str(entry["rejected"])
+    return notes
+
+
 class _ExportJob:
     """What every export stage shares: the bundle, the config, recorded inputs and torch's outputs."""
 
@@ -353,7 +403,9 @@ class _ExportJob:
             "kept_float_nodes": len(exclude),
         }
         metrics = parity(self.reference, ort_outputs(target, self.feeds))
-        entry.update(_gate(cfg.quantize, metrics, cfg.quant_max_abs_err, cfg.quant_min_cosine))
+        entry.update(
+            _gate(cfg.quantize, metrics, cfg.quant_max_abs_err, cfg.quant_min_cosine, cfg.quant_min_cosine_overall)
+        )
         entry["size_ratio"] = round(target.stat().st_size / fp32.stat().st_size, 4)
         report[cfg.quantize] = entry
         if entry["passed"] and cfg.closed_loop_episodes > 0:
@@ -413,7 +465,9 @@ def _describe(entry: dict[str, Any]) -> str:
             f"(drop {loop['drop']:.2f} > {loop['max_drop']:.2f})"
         )
     gate = entry["gate"]
-    return (
+    text = (
         f"max abs err {entry['max_abs_err']:.3g} (gate {gate['max_abs_err']:g}), "
-        f"worst-sample cosine {entry['cosine_min_sample']:.6f} (gate {gate['min_cosine']:g})"
+        f"worst-sample cosine {entry['cosine_min_sample']:.6f} (gate {gate['min_cosine']:g}), "
+        f"overall cosine {entry['cosine']:.6f} (gate {gate.get('min_cosine_overall', 0.0):g})"
     )
+    return text if entry.get("finite", True) else f"non-finite outputs (NaN or inf); {text}"

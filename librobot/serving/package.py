@@ -57,6 +57,8 @@ def package_metadata(
             "export_parity": json.loads(
                 json.dumps({k: export[k] for k in ("fp32", "int8", "int4", "opset") if k in export}, default=str)
             ),
+            # why a quantized graph was rejected (the model then serves fp32): onnx_export.try_quantize
+            **{key: str(export[key]) for key in ("int8_rejected", "int4_rejected") if export.get(key)},
         }
     )
     return out

@@ -38,8 +38,9 @@ def test_zero_margin_still_needs_a_strict_gain():
 
 
 def test_failed_gate_blocks_promotion():
-    decision = decide_promotion(0.9, 0.1, POLICY, gate_failures=["int8 parity gate"])
-    assert not decision.promoted and "int8 parity gate" in decision.reason
+    # a gate of the model itself; int8 is never one (test_records_carry_the_quantization_notes)
+    decision = decide_promotion(0.9, 0.1, POLICY, gate_failures=["fp32 ONNX parity"])
+    assert not decision.promoted and "gates failed: fp32 ONNX parity" in decision.reason
 
 
 def test_bad_policy_is_refused():
@@ -103,3 +104,64 @@ def test_registry_promotion_without_zenml_records_every_decision(tmp_path):
     decisions = [json.loads(line) for line in (registry / "decisions.jsonl").read_text().splitlines()]
     assert [d["promoted"] for d in decisions] == [True, False, True]
     assert decisions[1]["production_version"] == "run-1" and "not better by the margin" in decisions[1]["reason"]
+
+
+def test_default_minimum_refuses_a_policy_no_better_than_chance():
+    """min_success_rate defaults to 0.2: a 0% (or random-policy-like) model is never promoted or packaged."""
+    from librobot.promotion import MIN_SUCCESS_RATE
+
+    default = PromotionPolicy()
+    assert default.min_success_rate == MIN_SUCCESS_RATE == 0.2
+    for chance_level in (0.0, 0.05, 0.15):
+        decision = decide_promotion(chance_level, None, default)
+        assert not decision.promoted and "below the minimum 0.200" in decision.reason
+    assert decide_promotion(0.85, None, default).promoted
+    assert not decide_promotion(
+        0.1, 0.0, PromotionPolicy(margin=0.0)
+    ).promoted  # beating a bad production is not enough
+    with pytest.raises(ValueError, match="promotion.min_success_rate"):
+        PromotionPolicy(min_success_rate=20)
+
+
+def test_both_orchestrators_take_the_default_rule_from_one_place():
+    from pathlib import Path
+
+    import yaml
+
+    from pipelines.kubeflow import training_pipeline as kfp_pipeline
+    from pipelines.training import DEFAULT_PROMOTION
+
+    assert PromotionPolicy.defaults() == DEFAULT_PROMOTION
+    kfp_default = kfp_pipeline.pipeline_spec.root.input_definitions.parameters["promotion"].default_value
+    assert dict(kfp_default.struct_value) == PromotionPolicy.defaults()
+    root = Path(__file__).resolve().parents[2]
+    for name in ("default", "wheel_loader"):  # the shipped pipeline configs leave the minimum to the default
+        config = yaml.safe_load((root / "configs" / "pipelines" / f"{name}.yaml").read_text())
+        assert "min_success_rate" not in config["parameters"]["promotion"], name
+
+
+def test_records_carry_the_quantization_notes(tmp_path):
+    """A rejected int8 graph does not block promotion; the decision records why and what is served."""
+    import json
+
+    from zenml.client import Client
+
+    from librobot.promotion import promote_in_registry, promote_model_version
+
+    notes = {"runtime": "onnx", "int8_rejected": "int8 graph misses its gate: worst-sample cosine 0.1"}
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    decision = promote_in_registry(tmp_path / "registry", bundle, "run-1", 0.85, POLICY, notes=notes)
+    assert decision.promoted
+    production = json.loads((tmp_path / "registry" / "production.json").read_text())
+    assert production["runtime"] == "onnx" and production["int8_rejected"] == notes["int8_rejected"]
+    (entry,) = [json.loads(line) for line in (tmp_path / "registry" / "decisions.jsonl").read_text().splitlines()]
+    assert entry["promoted"] and entry["int8_rejected"] == notes["int8_rejected"]
+
+    client = Client()
+    name = f"policy_{uuid.uuid4().hex[:8]}"
+    client.create_model(name=name)
+    client.create_model_version(model_name_or_id=name, name="v1")
+    assert promote_model_version(name, "v1", 0.85, POLICY, notes=notes).promoted
+    record = client.get_model_version(name, "v1").run_metadata["promotion"]
+    assert record["promoted"] and record["int8_rejected"] == notes["int8_rejected"] and record["runtime"] == "onnx"

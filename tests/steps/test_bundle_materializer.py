@@ -10,12 +10,19 @@ from omegaconf import OmegaConf
 
 from librobot.bundle import Bundle, save_bundle
 from librobot.checkpoint import load_weights
+from librobot.robots import load_robot
 
 
 @pytest.fixture
 def bundle_dir(tmp_path):
     model = torch.nn.Linear(3, 2)
-    normalization = {"robot": {"name": "tiny_arm"}, "normalizer": {}, "cameras": ["front"], "action_horizon": 4}
+    normalization = {
+        "robot": load_robot("so100_arm").to_dict(),  # a full spec: bundles check theirs when loaded
+        "normalizer": {},
+        "cameras": ["front"],
+        "action_horizon": 4,
+        "obs_horizon": 1,
+    }
     metadata = {"dataset": {"path": "data/x", "md5": "abc.dir"}, "train_metrics": {"loss": 0.5, "steps": 10}}
     path = save_bundle(tmp_path / "bundle", OmegaConf.create({"name": "t"}), model, normalization, metadata)
     (path / "onnx").mkdir()
