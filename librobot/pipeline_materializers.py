@@ -46,7 +46,11 @@ def bundle_files(root: Path) -> list[str]:
         raise BundleError(f"{root} is not a complete policy bundle: missing {', '.join(missing)}")
     files = list(REQUIRED_FILES)
     if (root / ONNX_DIR).is_dir():
-        files += sorted(p.relative_to(root).as_posix() for p in (root / ONNX_DIR).rglob("*") if p.is_file())
+        files += sorted(
+            p.relative_to(root).as_posix()
+            for p in (root / ONNX_DIR).rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)  # scratch
+        )
     pickles = [rel for rel in files if Path(rel).suffix in PICKLE_SUFFIXES]
     if pickles:
         raise BundleError(

@@ -115,7 +115,16 @@ def evaluate(
             for i in range(cfg.episodes_per_task):
                 seed = cfg.seed + i
                 record = i < cfg.videos_per_task
-                ep = run_episode(env, policy, seed, cfg.execute_steps, cfg.max_steps, record=record)
+                ep = run_episode(
+                    env,
+                    policy,
+                    seed,
+                    cfg.execute_steps,
+                    cfg.max_steps,
+                    record=record,
+                    action_mode=cfg.action_mode,
+                    ensemble_decay=cfg.ensemble_decay,
+                )
                 if record:
                     name = f"{_slug(env.task)}_seed{seed}_{'success' if ep.success else 'failure'}.mp4"
                     write_video(output / "videos" / name, ep.frames, fps=env.robot.fps)

@@ -191,11 +191,22 @@ def quantize_int8(
     exclude: list[str] = (),
     op_types: list[str] = ("MatMul", "Gemm"),
 ) -> Path:
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    from librobot.checkpoint import scratch_dir
+
     prepped = out.with_name(out.stem + ".prep.onnx")
-    quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
+    # ONNX Runtime's quantizer writes its calibration models through tempfile: keep them beside the
+    # graph, so a killed export leaves nothing in /tmp (the next export removes what it left)
+    with scratch_dir(out.parent):
+        quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
+        _quantize(prepped, out, mode, calibration, exclude, op_types)
+    return out
+
+
+def _quantize(prepped: Path, out: Path, mode: str, calibration, exclude, op_types) -> None:
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+
     try:
         if mode == "dynamic":
             quantize_dynamic(
@@ -223,7 +234,6 @@ def quantize_int8(
             )
     finally:
         prepped.unlink(missing_ok=True)
-    return out
 
 
 class _CalibrationReader:
@@ -428,12 +438,11 @@ class _ExportJob:
 
 def closed_loop_comparison(bundle_dir: Path, runtime: str, episodes: int, max_drop: float) -> dict[str, Any]:
     """Success rate of fp32 ONNX and ``runtime`` in the bundle's simulator, on the same seeds."""
-    import tempfile
-
+    from librobot.checkpoint import scratch_dir
     from librobot.evaluation.run import evaluate
 
     rates = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch_dir(bundle_dir) as tmp:  # inside the bundle: a killed run leaves nothing in /tmp
         for rt in ("onnx", runtime):
             log.info("closed loop: %d episodes per task with %s", episodes, rt)
             overrides = {"runtime": rt, "offline": False, "videos_per_task": 0}

@@ -4,6 +4,10 @@ The VLM's tokens (pretrained parts frozen, per the VLM's config) and the state t
 encoder (``model/encoder=history`` gives one token per step when obs_horizon > 1) are joined, by concatenating the state tokens
 to the sequence (``fusion: concat``) or adding the mean state token to every VLM token
 (``fusion: add``), and fed to the action head.
+
+``act_style`` is this wiring too: ACT's own transformer (an encoder over [style latent, observation
+tokens], a decoder of learned queries) is the ``act`` action head, so an ACT framework adds nothing
+to the concatenation of image, instruction and state tokens done here.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ class GrootStyleConfig:
     fusion: str = "concat"  # concat | add
 
 
-@register_framework("groot_style", aliases=["groot"])
+@register_framework("groot_style", aliases=["groot", "act_style"])
 class GrootStyle(VLAFramework):
     config_class = GrootStyleConfig
 
