@@ -111,6 +111,9 @@ def read_json(directory: str | Path, name: str) -> dict[str, Any]:
 
 
 _NORMALIZATION_KEYS = ("robot", "normalizer", "cameras", "action_horizon", "obs_horizon")
+# optional: the dataset/env state features the robot's state was selected from (data.state_features),
+# one per robot state feature; closed-loop evaluation picks them out of the simulator's state
+STATE_SOURCE_KEY = "state_source"
 # normalizer feature -> the robot's vector it normalizes
 _NORMALIZED_VECTORS = {"observation.state": "state", "action": "action"}
 
@@ -157,6 +160,14 @@ def check_normalization(normalization: Any, path: str | Path, cfg: DictConfig | 
                 f"{path}: normalizer.{feature}.names has {len(got)} names {got}; expected the {len(expected)} "
                 f"{kind} names of robot {robot.name!r} in order: {expected}"
             )
+    source = normalization.get(STATE_SOURCE_KEY)
+    if source is not None and (
+        not isinstance(source, list) or len(source) != robot.state_dim or not all(isinstance(n, str) for n in source)
+    ):
+        raise BundleError(
+            f"{path}: {STATE_SOURCE_KEY} must list {robot.state_dim} feature names (one per state feature of robot "
+            f"{robot.name!r}); got {source!r:.200}"
+        )
     declared = _declared_robot(cfg)
     if declared is not None:
         _check_same_robot(robot, declared, path)

@@ -40,6 +40,8 @@ def offline_metrics(
         val_fraction=float(data_cfg["val_fraction"]),
         split_seed=int(data_cfg["split_seed"]),
         action_representation=str(data_cfg.get("action_representation", "absolute")),
+        state_features=data_cfg.get("state_features"),
+        action_features=data_cfg.get("action_features"),
     )
     policy.robot.check_names(dataset.action_names, "action")
     policy.robot.check_names(dataset.state_names, "state")

@@ -7,8 +7,10 @@ ends at the first success, at termination, or after ``max_steps`` control steps.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +23,25 @@ class RobotMismatchError(ValueError):
     """The bundle was trained for another robot than the one the environment simulates."""
 
 
-def check_robot_matches(bundle_robot: RobotSpec, env_robot: RobotSpec, env_name: str) -> None:
-    """Refuse a bundle whose normalization.json robot disagrees with the env's (names, order, dims)."""
+def check_robot_matches(
+    bundle_robot: RobotSpec, env_robot: RobotSpec, env_name: str, state_source: Sequence[str] | None = None
+) -> list[int] | None:
+    """Refuse a bundle whose normalization.json robot disagrees with the env's (names, order, dims).
+
+    ``state_source``: the env/dataset state features the bundle's state was selected from
+    (``data.state_features``, e.g. proprioception only); then the env must have each of them, and the
+    returned index picks them out of the env's state. None: the same robot, the same layout.
+    """
+    if state_source is not None:
+        missing = [n for n in state_source if n not in env_robot.state_names]
+        if missing:
+            raise RobotMismatchError(
+                f"the bundle's state is selected from {list(state_source)}; env {env_name!r} has no {missing} "
+                f"(its state: {env_robot.state_names})"
+            )
+        same_state = dataclasses.replace(bundle_robot, name=env_robot.name, state=env_robot.state)
+        check_robot_matches(same_state, env_robot, env_name)  # the actions must still be the env's
+        return [env_robot.state_names.index(n) for n in state_source]
     problems = []
     if bundle_robot.name != env_robot.name:
         problems.append(f"robot name {bundle_robot.name!r} vs {env_robot.name!r}")
@@ -44,6 +63,7 @@ def check_robot_matches(bundle_robot: RobotSpec, env_robot: RobotSpec, env_name:
             f"which simulates {env_robot.name!r}: {'; '.join(problems)}. Evaluate the bundle in the simulator "
             "its data came from (eval.env / --env)"
         )
+    return None
 
 
 @dataclass
@@ -85,11 +105,13 @@ def run_episode(
     record: bool = False,
     action_mode: str = "chunk",
     ensemble_decay: float = 0.01,
+    state_index: Sequence[int] | None = None,
 ) -> Episode:
     """One episode of ``policy`` in ``env`` from ``env.reset(seed)``; noise seeded per (seed, step).
 
     ``action_mode``: ``chunk`` (execute ``execute_steps`` actions per chunk) or ``ensemble`` (ACT's
-    temporal ensembling: a chunk every step, see ``ActionBuffer``).
+    temporal ensembling: a chunk every step, see ``ActionBuffer``). ``state_index``: the env state
+    features the policy reads (``check_robot_matches``), None for all of them.
     """
     from librobot.evaluation.video import tile_cameras
     from librobot.inference.action_buffer import ActionBuffer
@@ -110,7 +132,8 @@ def run_episode(
     for step in range(limit):
         if buffer.needs_chunk():
             started = time.perf_counter()
-            chunk = policy.act(obs, seed=seed * 100_003 + step)
+            seen = obs if state_index is None else {**obs, "state": np.asarray(obs["state"])[..., list(state_index)]}
+            chunk = policy.act(seen, seed=seed * 100_003 + step)
             infer_s += time.perf_counter() - started
             chunks += 1
             buffer.add(chunk)

@@ -79,7 +79,7 @@ def evaluate(
     """Evaluate the bundle at ``policy_dir``; writes ``output``/report.json, report.md, plots/, videos/."""
     import torch
 
-    from librobot.bundle import load_bundle, update_metadata
+    from librobot.bundle import STATE_SOURCE_KEY, load_bundle, update_metadata
     from librobot.evaluation.report import write_report
     from librobot.evaluation.rollout import check_robot_matches, run_episode
     from librobot.evaluation.stats import wilson_interval
@@ -103,7 +103,9 @@ def evaluate(
     for kwargs in jobs:
         env = make_env(env_name, **kwargs)
         try:
-            check_robot_matches(info.robot, env.robot, env_name)
+            state_index = check_robot_matches(
+                info.robot, env.robot, env_name, state_source=info.normalization.get(STATE_SOURCE_KEY)
+            )
             missing = [c for c in info.cameras if c not in env.camera_names]
             if missing:
                 raise ValueError(
@@ -124,6 +126,7 @@ def evaluate(
                     record=record,
                     action_mode=cfg.action_mode,
                     ensemble_decay=cfg.ensemble_decay,
+                    state_index=state_index,
                 )
                 if record:
                     name = f"{_slug(env.task)}_seed{seed}_{'success' if ep.success else 'failure'}.mp4"

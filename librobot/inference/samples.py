@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from librobot.bundle import STATE_SOURCE_KEY
 from librobot.inference.observation import ObservationSpec, check_observation
 
 
@@ -48,8 +49,14 @@ def recorded_observations(bundle: Any, count: int, seed: int = 0) -> Observation
 def _from_dataset(bundle: Any, path: Path, count: int, seed: int) -> ObservationBatch:
     from librobot.data.dataset import ChunkedDataset
 
+    source = bundle.normalization.get(STATE_SOURCE_KEY)  # a selected state (data.state_features)
     ds = ChunkedDataset(
-        path, split="all", cameras=bundle.cameras, action_horizon=bundle.action_horizon, obs_horizon=bundle.obs_horizon
+        path,
+        split="all",
+        cameras=bundle.cameras,
+        action_horizon=bundle.action_horizon,
+        obs_horizon=bundle.obs_horizon,
+        state_features=dict(zip(bundle.robot.state_names, source, strict=True)) if source else None,
     )
     rng = np.random.default_rng(seed)
     picks = np.sort(rng.choice(len(ds), size=min(count, len(ds)), replace=False))
@@ -70,6 +77,8 @@ def _from_env(bundle: Any, env_meta: dict[str, Any], count: int, seed: int) -> O
 
     spec = ObservationSpec.from_normalization(bundle.normalization)
     env = make_env(env_meta["name"], **dict(env_meta.get("kwargs") or {}))
+    source = bundle.normalization.get(STATE_SOURCE_KEY)  # a selected state (data.state_features)
+    pick = [env.robot.state_names.index(n) for n in source] if source else slice(None)
     images, states, texts = [], [], []
     try:
         episode = 0
@@ -77,8 +86,8 @@ def _from_env(bundle: Any, env_meta: dict[str, Any], count: int, seed: int) -> O
             obs = env.reset(seed=seed + episode)
             expert, history = env.expert(), []
             for _ in range(max(1, env.max_steps // 4)):  # observations along the expert's path
-                history.append(np.asarray(obs["state"], dtype=np.float64))
-                checked = check_observation(obs, spec)
+                history.append(np.asarray(obs["state"], dtype=np.float64)[pick])
+                checked = check_observation({**obs, "state": history[-1]}, spec)
                 pad = [history[0]] * max(0, spec.obs_horizon - len(history))
                 images.append(checked.images[0])
                 states.append(np.stack(pad + history[-spec.obs_horizon :]))

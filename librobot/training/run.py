@@ -29,7 +29,7 @@ def train(cfg: DictConfig, output_dir: str | Path, resume: bool = False, callbac
     """
     import torch
 
-    from librobot.bundle import save_bundle
+    from librobot.bundle import STATE_SOURCE_KEY, save_bundle
     from librobot.checkpoint import recover_atomic_dir
     from librobot.config import validate
     from librobot.data.dataset import ChunkedDataset, collate
@@ -107,6 +107,10 @@ def train(cfg: DictConfig, output_dir: str | Path, resume: bool = False, callbac
         "obs_horizon": int(cfg.data.obs_horizon),
         "action_representation": str(cfg.data.action_representation),
     }
+    recorded = train_set.reader.feature_names(train_set.state_key)
+    source = [recorded[i] for i in train_set.state_selection.index]
+    if source != recorded or train_set.state_names != recorded:  # selected or renamed: eval picks it from the env
+        normalization[STATE_SOURCE_KEY] = source
     metrics = dict(result.metrics)
     metrics["wall_time_s"] = round(wall, 2)
     metrics["num_processes"] = trainer.accelerator.num_processes

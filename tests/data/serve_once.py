@@ -13,7 +13,7 @@ from librobot.inference.observation import ObservationSpec
 from librobot.serving.served_policy import load_served_policy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "lerobot_written"))
-from source import frames, vectors  # noqa: E402
+from lerobot_values import frames, vectors  # noqa: E402
 
 model = bentoml.models.get(sys.argv[1])
 metadata = dict(model.info.metadata)

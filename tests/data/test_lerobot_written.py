@@ -20,7 +20,7 @@ from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lerobot_written"
 sys.path.insert(0, str(FIXTURES))
-from source import LENGTHS, MOTORS, TASKS, VARIANTS, frames, vectors  # noqa: E402
+from lerobot_values import LENGTHS, MOTORS, TASKS, VARIANTS, frames, vectors  # noqa: E402
 
 # a policy small enough to train 3 steps in seconds (the shape of tests/training/tiny_run.py's)
 TINY = [
