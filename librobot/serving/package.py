@@ -67,12 +67,14 @@ def package_metadata(
 def package_policy(bundle_dir: str | Path, name: str = DEFAULT_MODEL_NAME, runtime: str | None = None) -> str:
     """Create a BentoML model from an exported bundle; returns its tag (``name:version``).
 
-    ``runtime`` picks the graph served by default: ``onnx-int8`` when it was exported, else ``onnx``.
+    ``runtime`` picks the graph served by default; None: a quantized graph only where it is faster than
+    fp32 on this machine (``runtime_choice``; timings and reason in the metadata's ``runtime_choice``).
     Every exported graph is copied, so ``LIBROBOT_RUNTIME`` can switch at serve time.
     """
     import bentoml
 
     from librobot.bundle import CONFIG_FILE, METADATA_FILE, NORMALIZATION_FILE, read_json
+    from librobot.serving.runtime_choice import measure_and_choose
 
     bundle_dir = Path(bundle_dir)
     normalization = read_json(bundle_dir, NORMALIZATION_FILE)
@@ -83,12 +85,16 @@ def package_policy(bundle_dir: str | Path, name: str = DEFAULT_MODEL_NAME, runti
         raise FileNotFoundError(
             f"{onnx_dir} has no policy.onnx and tokenizer/: run `librobot export --policy {bundle_dir}` first"
         )
+    choice = None
     if runtime is None:
-        runtime = "onnx-int8" if "onnx-int8" in available else "onnx"
+        choice = measure_and_choose(onnx_dir, {rt: ONNX_FILES[rt] for rt in available})
+        runtime = choice["runtime"]
     if runtime not in available:
         raise ValueError(f"runtime {runtime!r} was not exported for {bundle_dir}; exported: {', '.join(available)}")
     meta = package_metadata(bundle_dir, normalization, metadata, runtime)
     meta["runtimes"] = available
+    if choice is not None:
+        meta["runtime_choice"] = choice
     labels = {
         "robot": str(normalization["robot"]["name"]),
         "runtime": runtime,

@@ -59,7 +59,8 @@ def bentoml_env(tmp_path_factory):
 def packaged(exported_bundle, bentoml_env):
     """`librobot package` in a subprocess (so BENTOML_HOME applies); returns the printed tag."""
     out = subprocess.run(
-        [str(BIN / "librobot"), "package", "--policy", str(exported_bundle)],
+        # int8 served explicitly: the hostile-client tests exercise the quantized graph on every machine
+        [str(BIN / "librobot"), "package", "--policy", str(exported_bundle), "--runtime", "onnx-int8"],
         env=bentoml_env,
         cwd=REPO,
         capture_output=True,

@@ -85,8 +85,13 @@ def test_a_passing_int8_graph_is_packaged_as_the_served_runtime(fp32_bundle, tmp
     assert (bundle / "onnx" / "policy.int8.onnx").is_file()
     assert "int8_rejected" not in _metadata(bundle)["export"]
     assert quantization_notes(entry) == {"runtime": "onnx-int8"}
-    metadata = bentoml.models.get(package_policy(bundle, name="quantize_pass")).info.metadata
+    metadata = bentoml.models.get(package_policy(bundle, name="quantize_pass", runtime="onnx-int8")).info.metadata
     assert metadata["runtime"] == "onnx-int8" and "int8_rejected" not in metadata
+    # by default the package times both graphs here and serves int8 only where it is faster
+    chosen = bentoml.models.get(package_policy(bundle, name="quantize_pass")).info.metadata
+    choice = chosen["runtime_choice"]
+    assert chosen["runtimes"] == ["onnx", "onnx-int8"] and chosen["runtime"] == choice["runtime"]
+    assert set(choice["latency_ms"]) == {"onnx", "onnx-int8"} and choice["reason"] and choice["machine"]
 
 
 def test_an_int8_graph_that_misses_its_gate_leaves_an_fp32_package_that_says_why(fp32_bundle, tmp_path):
