@@ -109,7 +109,7 @@ def _dedupe_storage(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     return out
 
 
-TMP_MARK = ".tmp-"  # in the name of every temporary directory this module makes: ``.<target>.tmp-XXXX``
+TMP_MARK = ".tmp-"  # in the name of every temporary directory this module makes: ``.<target>.tmp-<random>``
 
 
 @contextlib.contextmanager
@@ -166,7 +166,7 @@ def _swap_in(target: Path, keep: Sequence[str]) -> None:
 
 @contextlib.contextmanager
 def scratch_dir(parent: str | Path) -> Iterator[Path]:
-    """A scratch directory ``<parent>/.tmp-XXXX`` that also receives every ``tempfile`` file and folder
+    """A scratch directory ``<parent>/.tmp-<random>`` that also receives every ``tempfile`` file and folder
     made meanwhile in this process (ONNX Runtime's quantizer, MLflow, ...), instead of /tmp.
 
     Removed on exit; what a killed process left there (``<parent>/.tmp-*``) is removed on the next entry,

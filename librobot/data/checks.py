@@ -57,6 +57,7 @@ def check_dataset(root: str | os.PathLike, expected_fps: float | None = None, vi
     fps = float(info.get("fps", 0))
     if expected_fps is not None and abs(fps - expected_fps) > 1e-6:
         problems.append(DataProblem(str(info_path), None, "fps", f"is {fps}; expected {expected_fps}"))
+    problems += _check_usable(info_path, info.get("features", {}))
     for required in ("meta/tasks.parquet",):
         if not (root / required).is_file():
             problems.append(DataProblem(str(root / required), None, None, "missing"))
@@ -223,3 +224,29 @@ def _ranges(frames: list[int]) -> str:
             spans.append([f, f])
     text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans[:5])
     return text + (f" and {len(spans) - 5} more stretches" if len(spans) > 5 else "")
+
+
+def _check_usable(info_path: Path, features: dict[str, Any]) -> list[DataProblem]:
+    """What training would refuse although every file is sound: vectors it needs, cameras it cannot read."""
+    from librobot.data.lerobot_v3 import camera_name
+
+    out = []
+    for key in ("observation.state", "action"):
+        spec = features.get(key)
+        if spec is None:
+            others = sorted(k for k in features if k not in INDEX_FEATURES)
+            out.append(DataProblem(str(info_path), None, key, f"missing: training reads it (the dataset has {others})"))
+        elif not str(spec.get("dtype", "")).startswith("float"):
+            out.append(DataProblem(str(info_path), None, key, f"has dtype {spec.get('dtype')}; expected float32/64"))
+    seen: dict[str, str] = {}
+    for key, spec in features.items():
+        if spec.get("dtype") not in ("video", "image"):
+            continue
+        shape = list(spec.get("shape") or [])
+        if len(shape) != 3 or 3 not in (shape[0], shape[-1]):
+            out.append(DataProblem(str(info_path), None, key, f"camera shape {shape} is not an RGB image [H, W, 3]"))
+        name = camera_name(key)
+        if name in seen:
+            out.append(DataProblem(str(info_path), None, key, f"camera short name {name!r} is also {seen[name]!r}'s"))
+        seen[name] = key
+    return out

@@ -167,3 +167,20 @@ def test_robot_from_dataset_takes_names_action_bounds_cameras_and_fps(tiny_datas
     assert not names_dataset_robot({"name": "metaworld_sawyer"}) and not names_dataset_robot(
         {"name": "dataset", "state": []}
     )
+
+
+def test_data_check_names_what_training_could_not_use(tiny_dataset, tmp_path):
+    from librobot.data.checks import check_dataset
+
+    root = _copy(tiny_dataset, tmp_path / "unusable")
+
+    def edit(info):
+        info["features"]["actions"] = info["features"].pop("action")  # not the key training reads
+        info["features"]["observation.state"]["dtype"] = "int64"
+        info["features"]["observation.image"] = {"dtype": "image", "shape": [32, 32], "names": None}
+
+    _edit_info(root, edit)
+    problems = [str(p) for p in check_dataset(root, videos=False) if "info.json" in p.file]
+    assert any("action: missing: training reads it" in p and "'actions'" in p for p in problems)
+    assert any("observation.state: has dtype int64; expected float" in p for p in problems)
+    assert any("observation.image: camera shape [32, 32] is not an RGB image" in p for p in problems)
