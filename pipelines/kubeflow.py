@@ -52,12 +52,12 @@ def validate(dataset: Input[Artifact], experiment: str, overrides: list, setting
     import pathlib
 
     from librobot.config import load_config
-    from librobot.validation import DatasetValidationError, ValidationSettings, validate_dataset
+    from librobot.validation import DatasetValidationError, ValidationSettings, validate_for_experiment
 
     path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
     cfg = load_config(experiment, [*overrides, f"data.path={path}"])
     settings = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in settings.items()}
-    result = validate_dataset(path, cfg.robot, ValidationSettings(**settings))
+    result = validate_for_experiment(path, cfg, ValidationSettings(**settings))
     with open(report.path, "w") as f:
         json.dump(result.to_dict(), f, default=str)
     if not result.success:

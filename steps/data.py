@@ -24,10 +24,10 @@ def validate(
     dataset: dict[str, str], config_yaml: str, settings: dict[str, Any]
 ) -> Annotated[dict[str, Any], "gx_validation_result"]:
     """Great Expectations suite over frames and episodes; a failure stops the run with the report."""
-    from librobot.validation import DatasetValidationError, ValidationSettings, validate_dataset
+    from librobot.validation import DatasetValidationError, ValidationSettings, validate_for_experiment
 
     cfg = experiment_config(config_yaml, dataset["path"])
-    report = validate_dataset(dataset["path"], cfg.robot, ValidationSettings(**settings))
+    report = validate_for_experiment(dataset["path"], cfg, ValidationSettings(**settings))
     log_metadata(
         {"validation": {"success": report.success, "evaluated": report.evaluated, "failed": len(report.failures)}}
     )

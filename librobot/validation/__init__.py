@@ -6,7 +6,7 @@ GX is imported lazily: ``import librobot`` stays fast.
 """
 
 from librobot.validation.report import DatasetValidationError, FailedExpectation, ValidationReport
-from librobot.validation.validate import ValidationSettings, check_dataset, validate_dataset
+from librobot.validation.validate import ValidationSettings, check_dataset, validate_dataset, validate_for_experiment
 
 __all__ = [
     "DatasetValidationError",
@@ -15,4 +15,5 @@ __all__ = [
     "ValidationSettings",
     "check_dataset",
     "validate_dataset",
+    "validate_for_experiment",
 ]

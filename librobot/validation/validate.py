@@ -70,6 +70,18 @@ def validate_dataset(
     )
 
 
+def validate_for_experiment(root: str | Path, cfg: Any, settings: ValidationSettings | None = None) -> ValidationReport:
+    """``validate_dataset`` with an experiment's robot and its ``data.*_features`` selection (both orchestrators)."""
+    data = cfg.data
+    return validate_dataset(
+        root,
+        cfg.robot,
+        settings,
+        state_features=data.get("state_features"),
+        action_features=data.get("action_features"),
+    )
+
+
 def check_dataset(root: str | Path, robot: Any, settings: ValidationSettings | None = None) -> ValidationReport:
     """``validate_dataset`` that raises ``DatasetValidationError`` (with the report) on failure."""
     report = validate_dataset(root, robot, settings)
