@@ -1,7 +1,7 @@
 """Datasets written by LeRobot's own writer (tests/fixtures/lerobot_written, made by make_fixtures.py).
 
-They load with the values LeRobot was given, and one trains with ``robot=dataset``, exports to ONNX
-and is served from its packaged BentoML model.
+They load with the values LeRobot was given; the v2.1 one converts to v3. (One trains with
+``robot=dataset`` and is served over HTTP: tests/serving/test_lerobot_dataset_served.py.)
 """
 
 from __future__ import annotations
@@ -22,26 +22,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lerobot_written"
 sys.path.insert(0, str(FIXTURES))
 from lerobot_values import LENGTHS, MOTORS, TASKS, VARIANTS, frames, vectors  # noqa: E402
 
-# a policy small enough to train 3 steps in seconds (the shape of tests/training/tiny_run.py's)
-TINY = [
-    "data.val_fraction=0",
-    "data.action_horizon=4",
-    "model.vlm.hidden_dim=32",
-    "model.vlm.image_size=32",
-    "model.vlm.image_grid=1",
-    "model.encoder.hidden_dims=[32]",
-    "model.action_head.hidden_dim=32",
-    "model.action_head.num_layers=1",
-    "model.action_head.num_heads=2",
-    "model.action_head.num_inference_steps=2",
-    "training.max_steps=3",
-    "training.batch_size=4",
-    "training.checkpoint_every=3",
-    "training.tracking=false",
-    "training.progress=false",
-    "training.num_threads=1",
-    "training.scheduler.warmup_steps=1",
-]
 # AV1 at LeRobot's default quality on 32 px gradients: a few grey levels on average
 VIDEO_MEAN_ABS_ERROR = 6.0
 
@@ -72,52 +52,6 @@ def test_lerobot_written_datasets_load_with_the_values_lerobot_was_given(variant
                 np.testing.assert_array_equal(decoded, given)  # PNG in the parquet: lossless
     ds = ChunkedDataset(root, action_horizon=3)
     assert ds[0]["images"].shape == (len(cameras), 3, 32, 32)
-
-
-@pytest.mark.slow
-def test_a_lerobot_dataset_trains_with_robot_dataset_exports_and_serves(tmp_path):
-    """``librobot train ... robot=dataset`` -> bundle with the derived robot -> ONNX -> BentoML -> actions."""
-    root = FIXTURES / "single_camera"
-    out = tmp_path / "bundle"
-    env_bin = Path(sys.executable).parent
-    train = [str(env_bin / "librobot"), "train", "--config", "experiment/default", "--output", str(out)]
-    train += [f"data.path={root}", "robot=dataset", *TINY]
-    done = subprocess.run(train, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    normalization = json.loads((out / "normalization.json").read_text())
-    robot = normalization["robot"]
-    assert robot["name"] == "so100_follower" and [f["name"] for f in robot["state"]] == [
-        f"observation.state.{i}" for i in range(len(MOTORS))
-    ]
-    assert normalization["cameras"] == ["image"]
-
-    from librobot.inference.onnx_export import export_policy
-
-    report = export_policy(out)
-    assert report["fp32"]["passed"]
-
-    home = tmp_path / "bentoml"
-    package = subprocess.run(
-        [str(env_bin / "librobot"), "package", "--policy", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "BENTOML_HOME": str(home)},
-    )
-    assert package.returncode == 0, package.stderr[-3000:]
-    served = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("serve_once.py")), package.stdout.strip().splitlines()[-1]],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "BENTOML_HOME": str(home)},
-    )
-    assert served.returncode == 0, served.stderr[-3000:]
-    chunk = np.array(json.loads(served.stdout.strip().splitlines()[-1]))
-    low = np.array([f["low"] for f in robot["action"]])
-    high = np.array([f["high"] for f in robot["action"]])
-    assert chunk.shape[1] == len(MOTORS) and np.isfinite(chunk).all()
-    assert (chunk >= low - 1e-6).all() and (chunk <= high + 1e-6).all()  # clipped to the demonstrated range
 
 
 def test_a_lerobot_v21_dataset_converts_to_v3_with_identical_values(tmp_path):
