@@ -179,9 +179,9 @@ def _declared_robot(cfg: DictConfig | None) -> RobotSpec | None:
     if robot_cfg is None:
         return None
     from librobot.robots import load_robot
+    from librobot.robots.from_dataset import names_dataset_robot
 
-    name = robot_cfg if isinstance(robot_cfg, str) else robot_cfg.get("name")
-    if name == "dataset":  # robot=dataset: the spec comes from the dataset's own stats
+    if names_dataset_robot(robot_cfg):  # robot=dataset: the spec comes from the dataset's own stats
         return None
     try:
         return load_robot(robot_cfg)
