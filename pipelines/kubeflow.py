@@ -1,7 +1,7 @@
 """The training pipeline as a Kubeflow Pipelines (KFP v2) pipeline over the same library calls.
 
-Each component runs in the project's ``train`` image (``Dockerfile``) and calls the functions the
-ZenML steps call. Artifacts travel as KFP artifacts: a policy bundle is a ``Model`` whose path is
+Each component runs in the project's ``train`` image (``Dockerfile``) and calls the same
+``librobot.pipeline_ops`` functions the ZenML steps call, with the same defaults. Artifacts travel as KFP artifacts: a policy bundle is a ``Model`` whose path is
 the bundle directory. Promotion keeps its record in a registry directory on shared storage
 (``librobot.promotion.promote_in_registry``), since there is no ZenML server in the cluster.
 
@@ -19,7 +19,7 @@ import re
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Metrics, Model, Output
 
-from librobot.promotion import PromotionPolicy
+from librobot import pipeline_ops as ops
 
 IMAGE = os.environ.get("LIBROBOT_IMAGE", "librobot:train")
 # GPUs requested by the train task (compile-time: `librobot kubeflow compile --gpus N`); run with num_processes=N
@@ -37,27 +37,40 @@ def load_dataset(dataset_path: str, dataset: Output[Artifact]):
     """dvc pull when missing; record path + DVC md5."""
     import json
 
-    from librobot.validation.presence import ensure_dataset
+    from librobot import pipeline_ops as ops
 
-    record = ensure_dataset(dataset_path)
+    record = ops.load_dataset(dataset_path)
     dataset.metadata.update(record)
     with open(dataset.path, "w") as f:
         json.dump(record, f)
 
 
 @_component
-def validate(dataset: Input[Artifact], experiment: str, overrides: list, settings: dict, report: Output[Artifact]):
+def resolve_config(dataset: Input[Artifact], experiment: str, overrides: list) -> str:
+    """The experiment resolved to YAML on this dataset: its content, not its name, keys the later tasks' cache."""
+    import json
+    import pathlib
+
+    from librobot import pipeline_ops as ops
+
+    path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
+    return ops.resolve_experiment(experiment, overrides, dataset_path=path)
+
+
+@_component
+def validate(dataset: Input[Artifact], config_yaml: str, settings: dict, report: Output[Artifact]):
     """Great Expectations suite; a failure stops the run with the readable report."""
     import json
     import pathlib
 
-    from librobot.config import load_config
-    from librobot.validation import DatasetValidationError, ValidationSettings, validate_for_experiment
+    from librobot import pipeline_ops as ops
+    from librobot.validation import DatasetValidationError
 
     path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
-    cfg = load_config(experiment, [*overrides, f"data.path={path}"])
-    settings = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in settings.items()}
-    result = validate_for_experiment(path, cfg, ValidationSettings(**settings))
+    try:
+        result = ops.validate_dataset(config_yaml, path, settings)
+    except DatasetValidationError as err:
+        result = err.report
     with open(report.path, "w") as f:
         json.dump(result.to_dict(), f, default=str)
     if not result.success:
@@ -65,62 +78,39 @@ def validate(dataset: Input[Artifact], experiment: str, overrides: list, setting
 
 
 @_component
-def normalize(dataset: Input[Artifact], experiment: str, overrides: list, normalizer: Output[Artifact]):
-    """Normalization stats of the representation the policy trains on."""
+def normalize(dataset: Input[Artifact], config_yaml: str, normalizer: Output[Artifact]):
+    """Normalization stats of what the policy trains on; the train task trains with exactly these."""
     import json
     import pathlib
 
-    from librobot.config import load_config
-    from librobot.data.dataset import ChunkedDataset
+    from librobot import pipeline_ops as ops
 
     path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
-    cfg = load_config(experiment, [*overrides, f"data.path={path}"])
-    data = ChunkedDataset(
-        path,
-        action_horizon=cfg.data.action_horizon,
-        action_representation=cfg.data.action_representation,
-        load_images=False,
-        validate=False,
-    )
-    data.normalizer(dict(cfg.data.normalization)).save(normalizer.path)
+    ops.normalize(config_yaml, path).save(normalizer.path)
 
 
 @_component
 def train(
-    dataset: Input[Artifact],
-    normalizer: Input[Artifact],
-    report: Input[Artifact],
-    experiment: str,
-    overrides: list,
-    num_processes: int,
-    bundle: Output[Model],
+    dataset: Input[Artifact], normalizer: Input[Artifact], config_yaml: str, num_processes: int, bundle: Output[Model]
 ):
-    """librobot.training.train; with num_processes > 1, under `accelerate launch` (one process per GPU)."""
+    """Train with the normalize task's stats; with num_processes > 1, under `accelerate launch` (one process per GPU)."""
     import json
     import pathlib
     import shutil
-    import subprocess
     import sys
     import tempfile
 
-    from librobot.config import load_config, save_config
-    from librobot.training import train as train_policy
+    from librobot import pipeline_ops as ops
+    from librobot.data.normalizer import Normalizer
 
-    path = json.loads(pathlib.Path(dataset.path).read_text())["path"]
-    overrides = [*overrides, f"data.path={path}"]
+    record = json.loads(pathlib.Path(dataset.path).read_text())
     work = tempfile.mkdtemp(prefix="train-")
-    if num_processes > 1:
-        from librobot.cli.train import accelerate_train_command
-
-        config = save_config(load_config(experiment, overrides), f"{work}/config.yaml")
-        subprocess.run(accelerate_train_command(config, f"{work}/run", num_processes), check=True)
-        bundle_dir = f"{work}/run"
-    else:
-        bundle_dir = str(train_policy(load_config(experiment, overrides), f"{work}/run", resume=False))
-    shutil.copytree(
-        bundle_dir, bundle.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("train")
-    )  # train/: checkpoints, logs
-    bundle.metadata["dataset_md5"] = json.loads(pathlib.Path(dataset.path).read_text())["md5"]
+    bundle_dir = ops.train(
+        config_yaml, record["path"], Normalizer.load(normalizer.path), f"{work}/run", False, num_processes
+    )
+    # train/ holds checkpoints and logs, not part of the bundle
+    shutil.copytree(bundle_dir, bundle.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("train"))
+    bundle.metadata["dataset_md5"] = record["md5"]
     print(f"bundle: {bundle.path}", file=sys.stderr)
 
 
@@ -129,10 +119,10 @@ def export(bundle: Input[Model], exported: Output[Model]):
     """ONNX fp32 with its parity gate (fails the run when ONNX Runtime disagrees with torch)."""
     import shutil
 
-    from librobot.inference.onnx_export import export_policy
+    from librobot import pipeline_ops as ops
 
     shutil.copytree(bundle.path, exported.path, dirs_exist_ok=True)
-    exported.metadata["fp32_parity"] = export_policy(exported.path)["fp32"]
+    exported.metadata["fp32_parity"] = ops.export(exported.path)["fp32"]
 
 
 @_component
@@ -141,10 +131,10 @@ def quantize(bundle: Input[Model], mode: str, quantized: Output[Model], gate: Ou
     import json
     import shutil
 
-    from librobot.inference.onnx_export import try_quantize
+    from librobot import pipeline_ops as ops
 
     shutil.copytree(bundle.path, quantized.path, dirs_exist_ok=True)
-    entry = try_quantize(quantized.path, mode or None)  # reuses the fp32 graph of the export task
+    entry = ops.quantize(quantized.path, mode)  # "" (KFP strings cannot be null): no quantization
     with open(gate.path, "w") as f:
         json.dump(entry, f, default=str)
 
@@ -163,13 +153,11 @@ def evaluate(
     import shutil
     import tempfile
 
-    from librobot.evaluation import evaluate as evaluate_policy
+    from librobot import pipeline_ops as ops
 
     shutil.copytree(bundle.path, evaluated.path, dirs_exist_ok=True)
     output = tempfile.mkdtemp(prefix="eval-")
-    # KFP carries dict parameters as protobuf Structs, where every number is a float
-    settings = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in settings.items()}
-    result = evaluate_policy(evaluated.path, output, episodes=episodes_per_task, overrides=settings, progress=False)
+    result = ops.evaluate(evaluated.path, output, episodes_per_task, settings)
     metrics.log_metric("success_rate", float(result["success_rate"]))
     for task, entry in result.get("per_task", {}).items():
         metrics.log_metric(f"success_rate/{task}", float(entry["success_rate"]))
@@ -194,12 +182,12 @@ def promote(
     import json
     import pathlib
 
-    from librobot.inference.onnx_export import quantization_notes
-    from librobot.promotion import PromotionPolicy, promote_in_registry
+    from librobot import pipeline_ops as ops
+    from librobot.promotion import promote_in_registry
 
     success = float(json.loads(pathlib.Path(report.path).read_text())["success_rate"])
-    notes = quantization_notes(json.loads(pathlib.Path(gate.path).read_text()))
-    result = promote_in_registry(registry, bundle.path, version, success, PromotionPolicy(**policy), notes=notes)
+    notes = ops.quantization_notes(json.loads(pathlib.Path(gate.path).read_text()))
+    result = promote_in_registry(registry, bundle.path, version, success, ops.promotion_policy(policy), notes=notes)
     print(result.reason)
     with open(decision.path, "w") as f:
         json.dump({**result.to_dict(), **notes}, f)
@@ -209,9 +197,9 @@ def promote(
 @_component
 def package(bundle: Input[Model], name: str, tag: Output[Artifact]):
     """BentoML model from the promoted bundle (BENTOML_HOME: the service's model store)."""
-    from librobot.serving.package import package_policy
+    from librobot import pipeline_ops as ops
 
-    value = package_policy(bundle.path, name=name)
+    value = ops.package(bundle.path, name)
     tag.metadata["tag"] = value
     with open(tag.path, "w") as f:
         f.write(value)
@@ -219,29 +207,25 @@ def package(bundle: Input[Model], name: str, tag: Output[Artifact]):
 
 @dsl.pipeline(name=PIPELINE_NAME, description="LibroBot: validate, train, evaluate, export, promote, package")
 def training_pipeline(
-    experiment: str = "experiment/default",
+    experiment: str = ops.DEFAULT_EXPERIMENT,
     overrides: list = [],  # noqa: B006  (KFP pipeline parameters are declared by their defaults)
-    dataset_path: str = "data/default",
-    validation: dict = {"bounds_tolerance": 0.05, "fps_tolerance": 0.1, "min_episode_length": 2},  # noqa: B006
-    episodes_per_task: int = 5,
+    dataset_path: str = ops.DEFAULT_DATASET,
+    validation: dict = ops.DEFAULT_VALIDATION,  # noqa: B006
+    episodes_per_task: int = ops.DEFAULT_EPISODES_PER_TASK,
     evaluation: dict = {},  # noqa: B006  (eval overrides: max_steps, tasks, runtime, ...)
-    quantize_mode: str = "int8",
-    promotion: dict = PromotionPolicy.defaults(),  # noqa: B006,B008  (one place: librobot.promotion)
+    quantize_mode: str = ops.DEFAULT_QUANTIZE_MODE,
+    promotion: dict = ops.DEFAULT_PROMOTION,  # noqa: B006
     registry: str = "/mnt/librobot/registry",
-    bento_name: str = "librobot-policy",
+    bento_name: str = ops.DEFAULT_BENTO_NAME,
     num_processes: int = 1,
 ):
     data = load_dataset(dataset_path=dataset_path)
-    checked = validate(dataset=data.output, experiment=experiment, overrides=overrides, settings=validation)
-    stats = normalize(dataset=data.output, experiment=experiment, overrides=overrides)
+    config = resolve_config(dataset=data.output, experiment=experiment, overrides=overrides)
+    checked = validate(dataset=data.output, config_yaml=config.output, settings=validation)
+    stats = normalize(dataset=data.output, config_yaml=config.output)
     trained = train(
-        dataset=data.output,
-        normalizer=stats.output,
-        report=checked.output,
-        experiment=experiment,
-        overrides=overrides,
-        num_processes=num_processes,
-    )
+        dataset=data.output, normalizer=stats.output, config_yaml=config.output, num_processes=num_processes
+    ).after(checked)
     if TRAIN_GPUS:
         trained.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(TRAIN_GPUS)
     exported = export(bundle=trained.output)

@@ -16,12 +16,8 @@ from typing import Any
 
 from zenml import pipeline
 
-from librobot.promotion import PromotionPolicy
+from librobot import pipeline_ops as ops
 from steps import evaluate, export, load_dataset, normalize, package, promote, quantize, train, validate
-from steps.config import resolve_experiment
-
-DEFAULT_VALIDATION = {"bounds_tolerance": 0.05, "fps_tolerance": 0.1, "min_episode_length": 2}
-DEFAULT_PROMOTION = PromotionPolicy.defaults()  # one place: librobot.promotion
 
 
 def _tracked(step: Any) -> Any:
@@ -34,24 +30,25 @@ def _tracked(step: Any) -> Any:
 
 @pipeline
 def training_pipeline(
-    experiment: str = "experiment/default",
+    experiment: str = ops.DEFAULT_EXPERIMENT,
     overrides: list[str] | None = None,
-    dataset_path: str = "data/default",
+    dataset_path: str = ops.DEFAULT_DATASET,
     validation: dict[str, Any] | None = None,
-    episodes_per_task: int = 5,
+    episodes_per_task: int = ops.DEFAULT_EPISODES_PER_TASK,
     evaluation: dict[str, Any] | None = None,
-    quantize_mode: str | None = "int8",
+    quantize_mode: str | None = ops.DEFAULT_QUANTIZE_MODE,
     promotion: dict[str, Any] | None = None,
-    bento_name: str = "librobot-policy",
+    bento_name: str = ops.DEFAULT_BENTO_NAME,
     output_root: str = "outputs/pipeline",
 ) -> None:
-    config_yaml = resolve_experiment(experiment, list(overrides or []))  # its content keys the cache
+    # resolved when the run is compiled: the config's content, not its name, keys the steps' cache
+    config_yaml = ops.resolve_experiment(experiment, list(overrides or []))
     dataset = load_dataset(dataset_path)
-    gx_result = validate(dataset, config_yaml, {**DEFAULT_VALIDATION, **(validation or {})})
+    gx_result = validate(dataset, config_yaml, {**ops.DEFAULT_VALIDATION, **(validation or {})})
     stats = normalize(dataset, config_yaml)
-    bundle = _tracked(train)(dataset, stats, gx_result, config_yaml, output_root)
+    bundle = _tracked(train)(dataset, stats, config_yaml, output_root, after=gx_result)
     exported, _ = export(bundle)
     quantized, quantize_report = quantize(exported, quantize_mode)
     evaluated, report = evaluate(quantized, episodes_per_task, evaluation or {}, output_root)
-    decision = promote(report, quantize_report, {**DEFAULT_PROMOTION, **(promotion or {})})
+    decision = promote(report, quantize_report, {**ops.DEFAULT_PROMOTION, **(promotion or {})})
     package(evaluated, decision, bento_name)

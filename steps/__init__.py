@@ -1,4 +1,4 @@
-"""ZenML steps: thin adapters from pipeline artifacts to ``librobot`` calls (the logic lives there)."""
+"""ZenML steps: thin adapters from pipeline artifacts to ``librobot.pipeline_ops`` (the one body Kubeflow runs too)."""
 
 from steps.data import load_dataset, normalize, validate
 from steps.evaluate import evaluate

@@ -1,4 +1,4 @@
-"""Evaluate step: closed-loop rollouts in the simulator the data came from (``librobot.evaluation``)."""
+"""Evaluate step: closed-loop rollouts in the simulator the data came from."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from zenml import get_step_context, log_metadata, step
 
-import librobot.pipeline_materializers  # noqa: F401  (registers the bundle materializer)
+from librobot import pipeline_ops as ops
 from librobot.bundle import Bundle, load_bundle
+from librobot.promotion import SUCCESS_KEY
+from steps import materializers  # noqa: F401  (registers the bundle materializer)
 
 
 @step
@@ -16,11 +18,8 @@ def evaluate(
     bundle: Bundle, episodes_per_task: int, settings: dict[str, Any], output_root: str
 ) -> tuple[Annotated[Bundle, "evaluated_bundle"], Annotated[dict[str, Any], "eval_report"]]:
     """Success rate per task and overall; recorded on the bundle and on the ZenML model version."""
-    from librobot.evaluation import evaluate as evaluate_policy
-    from librobot.promotion import SUCCESS_KEY
-
     output = Path(output_root).resolve() / get_step_context().pipeline_run.name / "eval"
-    report = evaluate_policy(bundle.path, output, episodes=episodes_per_task, overrides=settings, progress=False)
+    report = ops.evaluate(bundle.path, output, episodes_per_task, settings)
     per_task = {task: float(entry["success_rate"]) for task, entry in report["per_task"].items()}
     success = float(report["success_rate"])
     log_metadata({SUCCESS_KEY: success, "eval": {"success_rate": success, "per_task": per_task}}, infer_model=True)

@@ -1,4 +1,4 @@
-"""Package step: a BentoML model from the promoted bundle (``librobot.serving.package_policy``)."""
+"""Package step: a BentoML model from the promoted bundle."""
 
 from __future__ import annotations
 
@@ -6,19 +6,16 @@ from typing import Annotated, Any
 
 from zenml import log_metadata, step
 
-import librobot.pipeline_materializers  # noqa: F401  (registers the bundle materializer)
+from librobot import pipeline_ops as ops
 from librobot.bundle import Bundle
+from steps import materializers  # noqa: F401  (registers the bundle materializer)
 
 
 @step(enable_cache=False)  # BentoML's store lives outside ZenML: package whenever a version is promoted
 def package(bundle: Bundle, promotion: dict[str, Any], name: str) -> Annotated[str, "bentoml_tag"]:
     """Returns the BentoML tag, or "" when the version was not promoted (production stays as it was)."""
-    from librobot.bundle import update_metadata
-    from librobot.serving.package import package_policy
-
     if not promotion["promoted"]:
         return ""
-    update_metadata(bundle.path, model_version=f"{promotion['model']}:{promotion['version']}")
-    tag = package_policy(bundle.path, name=name)
+    tag = ops.package(bundle.path, name, model_version=f"{promotion['model']}:{promotion['version']}")
     log_metadata({"bentoml_tag": tag}, infer_model=True)
     return tag

@@ -9,18 +9,18 @@ from typing import Annotated, Any
 
 from zenml import get_step_context, step
 
+from librobot import pipeline_ops as ops
+from librobot.promotion import promote_model_version
+
 
 @step(enable_cache=False)  # production changes between runs: always decide against the current one
 def promote(
     eval_report: dict[str, Any], quantize_report: dict[str, Any], policy: dict[str, Any]
 ) -> Annotated[dict[str, Any], "promotion"]:
-    from librobot.inference.onnx_export import quantization_notes
-    from librobot.promotion import PromotionPolicy, promote_model_version
-
     model = get_step_context().model
-    notes = quantization_notes(quantize_report)
+    notes = ops.quantization_notes(quantize_report)
     decision = promote_model_version(
-        model.name, str(model.version), float(eval_report["success_rate"]), PromotionPolicy(**policy), notes=notes
+        model.name, str(model.version), float(eval_report["success_rate"]), ops.promotion_policy(policy), notes=notes
     )
     print(decision.reason)
     return {**decision.to_dict(), **notes, "model": model.name, "version": str(model.version)}

@@ -1,4 +1,4 @@
-"""Train step: ``librobot.training.train`` on the validated dataset -> a policy bundle artifact."""
+"""Train step: the normalize step's stats + the resolved experiment -> a policy bundle artifact."""
 
 from __future__ import annotations
 
@@ -7,34 +7,23 @@ from typing import Annotated, Any
 
 from zenml import get_step_context, log_metadata, step
 
-import librobot.pipeline_materializers  # noqa: F401  (registers the bundle materializer)
+from librobot import pipeline_ops as ops
 from librobot.bundle import Bundle, load_bundle
-from steps.config import experiment_config
+from librobot.data.normalizer import Normalizer
+from steps import materializers  # noqa: F401  (registers the bundle materializer)
 
 
 @step
 def train(
-    dataset: dict[str, str],
-    normalizer: dict[str, Any],
-    gx_validation_result: dict[str, Any],  # an input so training waits for validation
-    config_yaml: str,
-    output_root: str,
+    dataset: dict[str, str], normalizer: dict[str, Any], config_yaml: str, output_root: str
 ) -> Annotated[Bundle, "policy_bundle"]:
-    from librobot.training import train as train_policy
-
-    cfg = experiment_config(config_yaml, dataset["path"])
-    context = get_step_context()
-    output = Path(output_root).resolve() / f"{context.pipeline_run.name}"
-    bundle_dir = train_policy(cfg, output, resume=True)  # resume: a retried step continues its checkpoints
+    output = Path(output_root).resolve() / get_step_context().pipeline_run.name
+    # resume: a retried step continues its checkpoints
+    bundle_dir = ops.train(config_yaml, dataset["path"], Normalizer.from_dict(normalizer), output, resume=True)
     bundle = load_bundle(bundle_dir, with_model=False)
-    if bundle.normalization.get("normalizer") != normalizer:
-        raise ValueError(
-            f"{bundle_dir}/normalization.json disagrees with the pipeline's normalizer artifact: "
-            "training and the normalize step computed different stats"
-        )
     metrics = {k: float(v) for k, v in (bundle.metadata.get("train_metrics") or {}).items() if _number(v)}
     log_metadata({"train_metrics": metrics, "dataset": bundle.metadata.get("dataset") or dataset}, infer_model=True)
-    _track(metrics, cfg)
+    _track(metrics, config_yaml)
     return bundle
 
 
@@ -42,7 +31,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _track(metrics: dict[str, float], cfg: Any) -> None:
+def _track(metrics: dict[str, float], config_yaml: str) -> None:
     """Log the summary on the stack's MLflow experiment tracker run when the stack has one."""
     from zenml.client import Client
 
@@ -51,5 +40,6 @@ def _track(metrics: dict[str, float], cfg: Any) -> None:
     import mlflow
 
     if mlflow.active_run() is not None:
+        cfg = ops.experiment_config(config_yaml)
         mlflow.log_metrics(metrics)
         mlflow.log_params({"experiment": cfg.name, "max_steps": cfg.training.max_steps, "dataset": cfg.data.path})

@@ -31,15 +31,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="experiment/default", help="experiment/<name> or a saved config.yaml")
     p.add_argument("--output", required=True, type=Path, help="bundle directory (training state goes to OUTPUT/train)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/train")
+    p.add_argument(
+        "--normalizer", type=Path, help="normalization stats JSON to train with (a pipeline's normalize step)"
+    )
     p.add_argument("overrides", nargs="*", help="Hydra overrides: training.max_steps=100 model/action_head=mlp_oft")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from librobot.config import load_config
+    from librobot.data.normalizer import Normalizer
     from librobot.training import train
 
     cfg = load_config(args.config, args.overrides)
-    bundle = train(cfg, args.output, resume=args.resume)
+    normalizer = Normalizer.load(args.normalizer) if args.normalizer else None
+    bundle = train(cfg, args.output, resume=args.resume, normalizer=normalizer)
     print(bundle)
     return 0

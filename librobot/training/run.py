@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from librobot.data.normalizer import Normalizer
 from librobot.logging import get_logger, setup_logging
 
 log = get_logger("training")
@@ -22,8 +23,17 @@ log = get_logger("training")
 TRAIN_DIR = "train"  # inside the bundle: checkpoints/, mlflow.db, plots/, train.log
 
 
-def train(cfg: DictConfig, output_dir: str | Path, resume: bool = False, callbacks: Sequence[Any] = ()) -> Path:
+def train(
+    cfg: DictConfig,
+    output_dir: str | Path,
+    resume: bool = False,
+    callbacks: Sequence[Any] = (),
+    normalizer: Normalizer | None = None,
+) -> Path:
     """Train the experiment ``cfg`` and write its policy bundle to ``output_dir``; returns the bundle path.
+
+    ``normalizer``: the stats a pipeline's normalize step computed (its names must be the dataset's);
+    None computes them from the dataset.
 
     ``callbacks`` (librobot.training.callbacks.Callback) run beside the configured EMA and early stopping.
     """
@@ -58,7 +68,7 @@ def train(cfg: DictConfig, output_dir: str | Path, resume: bool = False, callbac
     if val_set is not None and len(val_set) == 0:
         val_set = None
     robot = robot_for(cfg, train_set)
-    normalizer = train_set.normalizer(dict(cfg.data.normalization))
+    normalizer = checked_normalizer(normalizer, train_set) or train_set.normalizer(dict(cfg.data.normalization))
     image_shape = list(train_set[0]["images"].shape[1:]) if train_set.load_images else []
 
     seed_everything(cfg.seed, cfg.deterministic)  # model init depends on the seed alone
@@ -124,6 +134,20 @@ def train(cfg: DictConfig, output_dir: str | Path, resume: bool = False, callbac
     save_bundle(output_dir, cfg, trainer.final_state_dict(), normalization, metadata, keep=(TRAIN_DIR,))
     log.info("policy bundle written to %s (%d steps, %.0f s)", output_dir, result.step, wall)
     return output_dir
+
+
+def checked_normalizer(normalizer: Normalizer | None, dataset: Any) -> Normalizer | None:
+    """``normalizer`` when it describes ``dataset``'s state and action vectors (same names, in order)."""
+    if normalizer is None:
+        return None
+    expected = {dataset.state_key: list(dataset.state_names), dataset.action_key: list(dataset.action_names)}
+    for feature, names in expected.items():
+        if feature in normalizer.features and normalizer.names(feature) != names:
+            raise ValueError(
+                f"the given normalizer's {feature!r} names {normalizer.names(feature)} are not the dataset's {names}: "
+                "it was computed for other features (data.state_features / data.action_features)"
+            )
+    return normalizer
 
 
 def robot_for(cfg: DictConfig, dataset: Any):

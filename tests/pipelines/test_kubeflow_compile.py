@@ -14,7 +14,18 @@ from librobot.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "infra" / "kubeflow" / "training_pipeline.yaml"
-STEPS = {"load-dataset", "validate", "normalize", "train", "export", "quantize", "evaluate", "promote", "package"}
+STEPS = {
+    "load-dataset",
+    "resolve-config",
+    "validate",
+    "normalize",
+    "train",
+    "export",
+    "quantize",
+    "evaluate",
+    "promote",
+    "package",
+}
 
 
 def test_committed_pipeline_spec_is_up_to_date(tmp_path, monkeypatch):

@@ -129,7 +129,7 @@ def test_both_orchestrators_take_the_default_rule_from_one_place():
     import yaml
 
     from pipelines.kubeflow import training_pipeline as kfp_pipeline
-    from pipelines.training import DEFAULT_PROMOTION
+    from librobot.pipeline_ops import DEFAULT_PROMOTION
 
     assert PromotionPolicy.defaults() == DEFAULT_PROMOTION
     kfp_default = kfp_pipeline.pipeline_spec.root.input_definitions.parameters["promotion"].default_value

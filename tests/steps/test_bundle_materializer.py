@@ -38,7 +38,7 @@ def _materializer(tmp_path):
 
     from zenml.client import Client
 
-    from librobot.pipeline_materializers import BundleMaterializer
+    from steps.materializers import BundleMaterializer
 
     uri = Path(Client().active_stack.artifact_store.path) / "tests" / uuid.uuid4().hex  # inside the store's bounds
     uri.mkdir(parents=True)
@@ -80,8 +80,7 @@ def test_round_trip_keeps_files_and_weights_without_pickle(bundle_dir, tmp_path)
 
 
 def test_refuses_pickles_and_incomplete_bundles(bundle_dir, tmp_path):
-    from librobot.bundle import load_bundle
-    from librobot.pipeline_materializers import BundleError
+    from librobot.bundle import BundleError, load_bundle
 
     path, _ = bundle_dir
     bundle = load_bundle(path, with_model=False)
@@ -96,8 +95,7 @@ def test_refuses_pickles_and_incomplete_bundles(bundle_dir, tmp_path):
 
 
 def test_manifest_cannot_escape_the_artifact(bundle_dir, tmp_path):
-    from librobot.bundle import load_bundle
-    from librobot.pipeline_materializers import BundleError
+    from librobot.bundle import BundleError, load_bundle
 
     path, _ = bundle_dir
     materializer, uri = _materializer(tmp_path)

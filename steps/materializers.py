@@ -23,16 +23,12 @@ from typing import Any, ClassVar
 from zenml.enums import ArtifactType
 from zenml.materializers.base_materializer import BaseMaterializer
 
-from librobot.bundle import METADATA_FILE, ONNX_DIR, REQUIRED_FILES, Bundle, load_bundle
+from librobot.bundle import METADATA_FILE, ONNX_DIR, REQUIRED_FILES, Bundle, BundleError, load_bundle
 from librobot.data.versioning import file_md5
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib")
 MANIFEST = "bundle_manifest.json"
 _BLOCK = 1 << 20
-
-
-class BundleError(ValueError):
-    """A bundle that cannot be stored as an artifact."""
 
 
 def bundle_files(root: Path) -> list[str]:
