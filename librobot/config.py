@@ -19,6 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from librobot.choices import CONFIG_CHOICES, OPTIONAL_CHOICES, NormalizationMode
 from librobot.data.config import DataConfig
 from librobot.evaluation.config import EvalConfig
 from librobot.inference.config import ExportConfig
@@ -131,7 +132,28 @@ def validate(cfg: DictConfig) -> DictConfig:
         filled = OmegaConf.create(_as_container(checked))
         filled["name"] = node.name
         merged.model[part] = OmegaConf.merge(filled, {"name": node.name})
+    check_choices(merged)
     return merged
+
+
+def check_choices(cfg: DictConfig) -> None:
+    """Every closed choice (``librobot.choices.CONFIG_CHOICES``, normalization modes) holds an allowed value."""
+    for key, choice in CONFIG_CHOICES.items():
+        value = OmegaConf.select(cfg, key, default=_ABSENT)
+        if value is _ABSENT or (value is None and key in OPTIONAL_CHOICES):
+            continue  # a key only some components have (beta_schedule), or an optional one left empty
+        try:
+            choice.parse(value, f"config key {key!r}")
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+    for feature, mode in (cfg.data.get("normalization") or {}).items():
+        try:
+            NormalizationMode.parse(str(mode).upper(), f"config key 'data.normalization.{feature}'")
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+
+_ABSENT = object()
 
 
 def _as_container(obj: Any) -> Any:

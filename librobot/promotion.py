@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-STAGES = ("staging", "production")
+from librobot.choices import PromotionStage
+
 SUCCESS_KEY = "closed_loop_success_rate"  # model-version metadata every evaluated version carries
 
 # The default minimum closed-loop success any version needs to be promoted (the one place it is
@@ -36,8 +37,7 @@ class PromotionPolicy:
     min_success_rate: float = MIN_SUCCESS_RATE  # any version must reach at least this to be promoted
 
     def __post_init__(self) -> None:
-        if self.stage not in STAGES:
-            raise ValueError(f"promotion.stage is {self.stage!r}; expected one of {STAGES}")
+        PromotionStage.parse(self.stage, "promotion.stage")
         if not 0.0 <= self.margin <= 1.0:
             raise ValueError(f"promotion.margin is {self.margin}; expected a success-rate difference in [0, 1]")
         if not 0.0 <= self.min_success_rate <= 1.0:

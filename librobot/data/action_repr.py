@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from librobot.choices import ActionRepresentation
 from librobot.data.stats import RunningStats
-
-REPRESENTATIONS = ("absolute", "delta", "relative")
 
 
 def check_representation(name: str, state_dim: int, action_dim: int) -> None:
-    if name not in REPRESENTATIONS:
-        raise ValueError(f"action_representation is {name!r}; expected one of {REPRESENTATIONS}")
+    ActionRepresentation.parse(name, "action_representation")
     if name == "relative" and state_dim < action_dim:
         raise ValueError(
             f"action_representation 'relative' subtracts the first {action_dim} state values, "

@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from librobot.choices import Split
 from librobot.data.action_repr import check_representation, episode_delta, representation_stats, to_relative
 from librobot.data.feature_selection import select_features
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
 from librobot.registry import register_dataset
-
-SPLITS = ("train", "val", "all")
 
 
 def split_episodes(num_episodes: int, val_fraction: float, seed: int) -> dict[str, list[int]]:
@@ -61,8 +60,7 @@ class ChunkedDataset(torch.utils.data.Dataset):
         state_features: Any = None,
         action_features: Any = None,
     ):
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        Split.parse(split, "split")
         if action_horizon < 1 or obs_horizon < 1:
             raise ValueError(f"action_horizon and obs_horizon must be >= 1, got {action_horizon}, {obs_horizon}")
         if validate:  # refuse bad input up front, with every problem named, instead of mid-training

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-MODES = ("MEAN_STD", "MIN_MAX", "QUANTILES", "IDENTITY")
+from librobot.choices import NormalizationMode
+
 BATCH_KEYS = {"observation.state": "state", "action": "actions"}  # feature -> raw batch key
 _EPS = 1e-8
 
@@ -27,9 +28,7 @@ class Normalizer:
         """``features[name] = {"mode", "names", "stats": {"mean", "std", "min", "max", "q01", "q99"}}``."""
         self.features: dict[str, dict[str, Any]] = {}
         for name, spec in features.items():
-            mode = str(spec["mode"]).upper()
-            if mode not in MODES:
-                raise ValueError(f"normalization mode for {name!r} is {spec['mode']!r}; expected one of {MODES}")
+            mode = NormalizationMode.parse(str(spec["mode"]).upper(), f"normalization mode for {name!r}").value
             names = list(spec["names"])
             stats = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in spec.get("stats", {}).items()}
             for key in _needed(mode):

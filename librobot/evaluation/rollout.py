@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from librobot.choices import ActionMode
 from librobot.robots import RobotSpec
 
 
@@ -121,8 +122,7 @@ def run_episode(
             f"eval.execute_steps must be in [1, {policy.action_horizon}] (the bundle's action horizon), got {execute_steps}"
         )
     limit = int(max_steps or env.max_steps)
-    if action_mode not in ("chunk", "ensemble"):
-        raise ValueError(f"eval.action_mode must be 'chunk' or 'ensemble', got {action_mode!r}")
+    ActionMode.parse(action_mode, "eval.action_mode")
     buffer = ActionBuffer(execute_steps, mode=action_mode, ensemble_decay=ensemble_decay)
     policy.reset()
     obs = env.reset(seed)

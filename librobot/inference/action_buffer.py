@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MODES = ("chunk", "ensemble", "blend")
+from librobot.choices import BufferMode
 
 
 @dataclass
@@ -44,8 +44,7 @@ class ActionBuffer:
         ensemble_decay: float = 0.01,
         blend_steps: int = 4,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"ActionBuffer mode must be one of {', '.join(MODES)}, got {mode!r}")
+        BufferMode.parse(mode, "ActionBuffer mode")
         if execute_steps < 1:
             raise ValueError(f"ActionBuffer execute_steps must be >= 1, got {execute_steps}")
         if ensemble_decay < 0:

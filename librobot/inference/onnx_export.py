@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
+from librobot.choices import Int8Mode, QuantizeMode
 from librobot.inference.config import ExportConfig
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
 from librobot.inference.runtime import ONNX_INPUTS, ONNX_OUTPUT
@@ -25,8 +26,6 @@ from librobot.inference.samples import ObservationBatch, recorded_observations
 from librobot.logging import get_logger
 
 log = get_logger("inference.export")
-QUANTIZE = ("int8", "int4")
-INT8_MODES = ("dynamic", "static")
 
 
 class ExportParityError(ValueError):
@@ -42,10 +41,9 @@ def export_config(bundle_cfg: Any, **overrides: Any) -> ExportConfig:
     for key, value in overrides.items():
         if value is not None:
             setattr(cfg, key, value)
-    if cfg.quantize not in (None, *QUANTIZE):
-        raise ValueError(f"export.quantize must be one of {QUANTIZE} or null, got {cfg.quantize!r}")
-    if cfg.int8_mode not in INT8_MODES:
-        raise ValueError(f"export.int8_mode must be one of {INT8_MODES}, got {cfg.int8_mode!r}")
+    if cfg.quantize is not None:
+        QuantizeMode.parse(cfg.quantize, "export.quantize (or null)")
+    Int8Mode.parse(cfg.int8_mode, "export.int8_mode")
     return cfg
 
 
@@ -337,8 +335,7 @@ def try_quantize(bundle_dir: str | Path, mode: str | None, **overrides: Any) -> 
 
     if not mode:
         return {"mode": None, "passed": True, "runtime": "onnx", "skipped": "no quantization configured"}
-    if mode not in QUANTIZE:
-        raise ValueError(f"quantize mode must be one of {QUANTIZE} or empty, got {mode!r}")
+    QuantizeMode.parse(mode, "quantize mode (or empty)")
     try:
         report = quantize_policy(bundle_dir, quantize=mode, **overrides)  # reuses the fp32 graph
         entry = {"mode": mode, "passed": True, "runtime": f"onnx-{mode}", **report.get(mode, {})}

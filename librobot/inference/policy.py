@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from librobot.choices import Runtime
 from librobot.inference.observation import CheckedObservation, ObservationSpec, StateHistory, check_observation
 
-RUNTIMES = ("torch", "onnx", "onnx-int8", "onnx-int4")
 ONNX_FILES = {"onnx": "policy.onnx", "onnx-int8": "policy.int8.onnx", "onnx-int4": "policy.int4.onnx"}
 TOKENIZER_DIR = "tokenizer"
 SUPPORTED_REPRESENTATIONS = ("absolute", "relative")  # delta needs the executed past: not served
@@ -47,8 +47,7 @@ class Policy:
     def from_bundle(cls, path: str | Path, runtime: str = "torch", threads: int | None = None) -> Policy:
         from librobot.bundle import load_bundle
 
-        if runtime not in RUNTIMES:
-            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+        Runtime.parse(runtime, "runtime")
         bundle = load_bundle(path, with_model=runtime == "torch")
         if runtime == "torch":
             from librobot.inference.runtime import TorchRuntime

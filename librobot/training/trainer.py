@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from librobot.choices import MixedPrecision
 from librobot.logging import get_logger
 from librobot.progress import Progress
 from librobot.seeding import rng_state, seed_everything, set_rng_state
@@ -35,8 +36,6 @@ from librobot.training.optim import build_optimizer, build_scheduler
 from librobot.training.sampler import DataPosition, EpochBatches
 
 log = get_logger("training")
-
-MIXED_PRECISION = ("no", "bf16", "fp16")
 
 
 @dataclass
@@ -74,10 +73,7 @@ class Trainer:
         run_name: str = "train",
     ):
         self.cfg = training_config(training)
-        if self.cfg.mixed_precision not in MIXED_PRECISION:
-            raise ValueError(
-                f"training.mixed_precision must be one of {MIXED_PRECISION}, got {self.cfg.mixed_precision!r}"
-            )
+        MixedPrecision.parse(self.cfg.mixed_precision, "training.mixed_precision")
         if self.cfg.grad_accum_steps < 1:
             raise ValueError(f"training.grad_accum_steps must be >= 1, got {self.cfg.grad_accum_steps}")
         self.model = model

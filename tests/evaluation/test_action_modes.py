@@ -28,5 +28,5 @@ def test_ensemble_mode_predicts_a_chunk_every_step(env_and_policy):
     env, policy = env_and_policy
     ensembled = run_episode(env, policy, seed=1000, execute_steps=2, max_steps=9, action_mode="ensemble")
     assert ensembled.chunks == ensembled.length == 9
-    with pytest.raises(ValueError, match="eval.action_mode must be 'chunk' or 'ensemble'"):
+    with pytest.raises(ValueError, match="eval.action_mode must be one of chunk, ensemble; got"):
         run_episode(env, policy, seed=1000, execute_steps=2, max_steps=3, action_mode="blend")

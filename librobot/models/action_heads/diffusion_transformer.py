@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from librobot.choices import BetaSchedule
 from librobot.models.action_heads.base import ActionHead
 from librobot.models.action_heads.denoiser import ActionDenoiser
 from librobot.models.layers import masked_action_loss
@@ -35,18 +36,18 @@ class DiffusionTransformerConfig:
 
 
 def make_betas(schedule: str, steps: int) -> torch.Tensor:
-    if schedule == "linear":
+    schedule = BetaSchedule.parse(schedule, "action_head.beta_schedule")
+    if schedule == BetaSchedule.LINEAR:
         return torch.linspace(1e-4, 0.02, steps, dtype=torch.float64)
-    if schedule == "squaredcos_cap_v2":  # Nichol & Dhariwal cosine schedule
 
-        def alpha_bar(t: float) -> float:
-            return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+    # squaredcos_cap_v2: Nichol & Dhariwal's cosine schedule
+    def alpha_bar(t: float) -> float:
+        return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
 
-        return torch.tensor(
-            [min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), 0.999) for i in range(steps)],
-            dtype=torch.float64,
-        )
-    raise ValueError(f"action_head.beta_schedule {schedule!r} is not supported; choose linear or squaredcos_cap_v2")
+    return torch.tensor(
+        [min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), 0.999) for i in range(steps)],
+        dtype=torch.float64,
+    )
 
 
 @register_action_head("diffusion_transformer", aliases=["diffusion"])
