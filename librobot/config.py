@@ -109,7 +109,7 @@ def _compose(name: str, overrides: list[str], directory: str | Path | None) -> D
         GlobalHydra.instance().clear()
 
 
-def validate(cfg: DictConfig) -> DictConfig:
+def validate(cfg: Any) -> DictConfig:
     """Check ``cfg`` against the schema and each model component's config class.
 
     Returns the merged config with every default filled in, so a saved config.yaml records
@@ -123,6 +123,8 @@ def validate(cfg: DictConfig) -> DictConfig:
         merged = OmegaConf.merge(OmegaConf.structured(ExperimentConfig), cfg)
     except OmegaConfBaseException as err:
         raise ConfigError(_describe(err)) from None
+    if not isinstance(merged, DictConfig):
+        raise ConfigError(f"an experiment config is a mapping of sections, got {type(cfg).__name__}")
     for part, category in MODEL_PARTS.items():
         node = merged.model[part]
         try:
@@ -159,7 +161,7 @@ _ABSENT = object()
 def _as_container(obj: Any) -> Any:
     import dataclasses
 
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
     return obj
 

@@ -76,7 +76,7 @@ def decide_promotion(
     pipeline leaves production alone. ``gate_failures`` (gates of the model being promoted) block it;
     an optional optimisation such as int8 is never one of them (see the module docstring).
     """
-    common = {
+    common: dict[str, Any] = {
         "candidate_success": float(candidate_success),
         "production_success": None if production_success is None else float(production_success),
         "production_version": production_version,
@@ -120,7 +120,7 @@ def production_success(model_name: str) -> tuple[str | None, float | None]:
     except KeyError:
         return None, None
     value = version.run_metadata.get(SUCCESS_KEY)
-    return str(version.name), None if value is None else float(value)
+    return str(version.name), None if value is None else float(value)  # type: ignore[arg-type]  # a number we logged
 
 
 def promote_model_version(
@@ -143,7 +143,7 @@ def promote_model_version(
         prod_version, prod_success = None, None
     decision = decide_promotion(candidate_success, prod_success, policy, prod_version, gate_failures)
     candidate = client.get_model_version(model_name, version)
-    if decision.promoted:
+    if decision.promoted and decision.stage:
         candidate.set_stage(decision.stage, force=True)  # force: the previous holder is archived
     from zenml import log_metadata
 
