@@ -2,9 +2,11 @@
 # LibroBot images, built from the same requirements.lock as `make setup`:
 #   docker build --target train  -t librobot:train .    # pipeline steps, KFP components, training
 #   docker build --target deploy -t librobot:deploy .   # `bentoml serve` of a packaged policy
+#   docker build --target train-cuda -t librobot:train-cuda .   # training on NVIDIA GPUs (CUDA 13.0)
 # requirements.lock pins torch==2.13.0+cpu: pip finds it on PyTorch's CPU wheel index (the extra
-# index below); point TORCH_INDEX_URL at a CUDA index and re-lock for GPU images.
+# index below). The GPU image installs requirements-cuda.lock (the same pins, torch's CUDA build).
 ARG PYTHON_VERSION=3.11
+ARG CUDA_IMAGE=nvidia/cuda:13.0.1-runtime-ubuntu22.04
 
 # ---- deps: one virtualenv holding exactly requirements.lock ----------------------------------
 FROM python:${PYTHON_VERSION}-slim AS deps
@@ -60,3 +62,51 @@ ENV BENTOML_HOME=/home/librobot/bentoml
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/readyz')"
 CMD ["bentoml", "serve", "librobot.serving.service:PolicyService", "--host", "0.0.0.0", "--port", "3000"]
+
+# ---- train-cuda: the train image on NVIDIA's CUDA runtime, torch's CUDA build ---------------------
+# torch's wheel brings its CUDA libraries (cuDNN, NCCL, cuBLAS, ...); the base image adds the CUDA
+# runtime layout the NVIDIA container toolkit expects. Python 3.11 (the version the locks are for)
+# comes from the deadsnakes PPA, since Ubuntu 22.04 ships 3.10.
+FROM ${CUDA_IMAGE} AS cuda-base
+ARG PYTHON_VERSION
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends software-properties-common gpg-agent \
+ && add-apt-repository -y ppa:deadsnakes/ppa \
+ && apt-get install -y --no-install-recommends python${PYTHON_VERSION} python${PYTHON_VERSION}-venv \
+    libegl1 libgl1 libgl1-mesa-dri libglib2.0-0 git \
+ && apt-get purge -y software-properties-common gpg-agent && apt-get autoremove -y \
+ && rm -rf /var/lib/apt/lists/*
+
+FROM cuda-base AS deps-cuda
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python${PYTHON_VERSION} -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY requirements-cuda.lock /tmp/requirements-cuda.lock
+RUN pip install --upgrade pip wheel \
+ && pip install -r /tmp/requirements-cuda.lock
+
+FROM cuda-base AS train-cuda
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false \
+    ZENML_ANALYTICS_OPT_IN=false DVC_NO_ANALYTICS=1 GX_ANALYTICS_ENABLED=false \
+    BENTOML_DO_NOT_TRACK=true MLFLOW_ENABLE_TELEMETRY=false HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 \
+    MUJOCO_GL=egl PYOPENGL_PLATFORM=egl \
+    NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics
+# (graphics: the driver's EGL, so MuJoCo renders evaluation rollouts on the GPU too)
+COPY --from=deps-cuda /opt/venv /opt/venv
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY librobot ./librobot
+RUN pip install --no-deps -e .
+COPY configs ./configs
+COPY steps ./steps
+COPY pipelines ./pipelines
+COPY infra ./infra
+COPY data.dvc ./
+COPY .dvc/config ./.dvc/config
+COPY dvc-storage ./dvc-storage
+RUN git init -q .
+ENTRYPOINT ["librobot"]
+CMD ["--help"]

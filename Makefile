@@ -9,7 +9,7 @@ export PYOPENGL_PLATFORM ?= egl
 export OMP_NUM_THREADS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup data demo test lint format lock docker-build docker-run clean
+.PHONY: setup data demo test lint format lock proto docker-build docker-run clean
 
 setup:
 	@bash scripts/setup.sh
@@ -42,12 +42,21 @@ lock: setup
 	$(BIN)/pip install -q -e ".[all]"
 	$(BIN)/pip freeze --exclude-editable | grep -vi '^librobot' > requirements.lock
 
+## The gRPC policy server's Python modules (*_pb2.py, *_pb2_grpc.py, *.pyi), from its .proto.
+proto: setup
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \
+		librobot/serving/proto/policy.proto
+
+## The images (Dockerfile targets train, deploy and train-cuda), then the services of
+## infra/docker-compose.yml: MLflow (:5000) + the policy service (:3000); GPU=1 also trains on the GPUs.
 docker-build:
 	docker build --target train -t $(IMAGE):train .
 	docker build --target deploy -t $(IMAGE):deploy .
+	docker build --target train-cuda -t $(IMAGE):train-cuda .
 
 docker-run:
-	docker run --rm -p 3000:3000 -v $(CURDIR)/outputs/bentoml:/home/librobot/bentoml $(IMAGE):deploy
+	LIBROBOT_TRAIN_IMAGE=$(IMAGE):train LIBROBOT_DEPLOY_IMAGE=$(IMAGE):deploy LIBROBOT_CUDA_IMAGE=$(IMAGE):train-cuda \
+		docker compose -f infra/docker-compose.yml $(if $(GPU),--profile gpu) up
 
 clean:
 	rm -rf outputs .pytest_cache

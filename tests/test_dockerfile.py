@@ -1,10 +1,13 @@
-"""The images install exactly requirements.lock, the same pins as the venv `make setup` builds."""
+"""The images install exactly requirements.lock (the GPU image: requirements-cuda.lock, the same pins
+with torch's CUDA build), the same pins as the venv `make setup` builds; compose and make run them."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import re
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -16,12 +19,19 @@ def _instructions() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-def _lock() -> dict[str, str]:
+def _lock(name: str = "requirements.lock") -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
+    for line in (ROOT / name).read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
         name, _, version = line.partition("==")
         pins[name.strip().lower().replace("_", "-")] = version.strip()
     return pins
+
+
+def _stage(name: str) -> str:
+    """The instructions of one build stage (from its FROM line to the next)."""
+    return re.split(r"^FROM ", DOCKERFILE.split(f" AS {name}\n", 1)[1], flags=re.MULTILINE)[0]
 
 
 def test_both_targets_exist_and_deploy_serves_the_policy_service():
@@ -40,11 +50,8 @@ def test_python_packages_come_from_requirements_lock_only():
             if "pip install" not in command:
                 continue
             words = command.split("pip install", 1)[1].split()
-            extra = [
-                w
-                for w in words
-                if not w.startswith("-") and w not in ('"${TORCH_INDEX_URL}"', "/tmp/requirements.lock")
-            ]
+            locks = ("/tmp/requirements.lock", "/tmp/requirements-cuda.lock")
+            extra = [w for w in words if not w.startswith("-") and w not in ('"${TORCH_INDEX_URL}"', *locks)]
             # besides the lock: pip/wheel themselves, and librobot (with --no-deps, so nothing else comes along)
             assert set(extra) <= {"pip", "wheel", ".", "-e"}, f"unpinned install in the Dockerfile: {command}"
             if "." in extra:
@@ -67,3 +74,55 @@ def test_lock_matches_the_venv():
         if installed != version:
             mismatched[name] = (version, installed)
     assert not mismatched, f"requirements.lock vs installed (lock, venv): {mismatched}"
+
+
+def test_cuda_target_runs_on_a_cuda_base_with_the_cuda_lock():
+    base = {stage: image for image, stage in re.findall(r"^FROM\s+(\S+)\s+AS\s+(\S+)", DOCKERFILE, flags=re.M)}
+    assert base["train-cuda"] == "cuda-base" and base["deps-cuda"] == "cuda-base"
+    assert base["cuda-base"] == "${CUDA_IMAGE}"
+    assert re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:\S+-runtime-\S+$", DOCKERFILE, flags=re.MULTILINE)
+    deps = _stage("deps-cuda")
+    assert "COPY requirements-cuda.lock /tmp/requirements-cuda.lock" in deps
+    assert "pip install -r /tmp/requirements-cuda.lock" in deps
+    assert "requirements.lock" not in deps.replace("requirements-cuda.lock", "")  # the CPU torch stays out
+    assert "TORCH_INDEX_URL" not in deps  # torch's CUDA wheel is PyPI's own
+    train = _stage("train-cuda")
+    assert "COPY --from=deps-cuda /opt/venv /opt/venv" in train and "pip install --no-deps -e ." in train
+    assert 'ENTRYPOINT ["librobot"]' in train and "MUJOCO_GL=egl" in train
+    # the CPU train image and the GPU one ship the same sources and data pointer
+    copies = [line for line in _stage("train").splitlines() if line.startswith("COPY ")]
+    assert copies and all(line in train for line in copies)
+
+
+def test_cuda_lock_is_the_cpu_lock_with_torchs_cuda_build():
+    cpu, cuda = _lock(), _lock("requirements-cuda.lock")
+    torch = cpu.pop("torch")
+    assert torch.endswith("+cpu") and cuda.pop("torch") == torch.removesuffix("+cpu")  # PyPI's wheel: CUDA 13.0
+    added = {name: cuda.pop(name) for name in list(cuda) if name not in cpu}
+    assert cuda == cpu, "requirements-cuda.lock drifted from requirements.lock"
+    assert "nvidia-nccl-cu13" in added and "triton" in added and all(v for v in added.values())
+
+
+def test_compose_runs_mlflow_the_policy_service_and_gpu_training():
+    compose = yaml.safe_load((ROOT / "infra" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"mlflow", "policy", "train-gpu"} <= set(services)
+    gpu = services["train-gpu"]
+    assert gpu["build"]["target"] == "train-cuda" and gpu["image"].endswith("librobot:train-cuda}")
+    assert gpu["profiles"] == ["gpu"]  # a plain `compose up` still runs on machines without GPUs
+    (device,) = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert gpu["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert "librobot train" in " ".join(gpu["command"])
+    targets = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", DOCKERFILE, flags=re.MULTILINE))
+    assert all(s["build"]["target"] in targets for s in services.values())
+
+
+def test_make_docker_build_builds_every_image_compose_runs():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ndocker-build:", 1)[1].split("\n\n", 1)[0]
+    built = set(re.findall(r"--target (\S+)", recipe))
+    compose = yaml.safe_load((ROOT / "infra" / "docker-compose.yml").read_text())
+    assert {s["build"]["target"] for s in compose["services"].values()} <= built
+    run = makefile.split("\ndocker-run:", 1)[1].split("\n\n", 1)[0]
+    assert "docker compose -f infra/docker-compose.yml" in run and "--profile gpu" in run

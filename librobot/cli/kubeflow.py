@@ -1,9 +1,10 @@
-"""``librobot kubeflow compile`` and ``librobot kubeflow schedule``: the KFP v2 training pipeline.
+"""``librobot kubeflow compile|schedule|train``: the KFP v2 training pipeline, and multi-node training.
 
 ``compile`` writes ``infra/kubeflow/training_pipeline.yaml`` from ``pipelines/kubeflow.py``.
 ``schedule`` creates a recurring run on a Kubeflow Pipelines server (what the Kubeflow UI lists
 under Recurring Runs), with the pipeline's parameters taken from a pipeline config
 (``configs/pipelines/*.yaml``, the same files the ZenML pipeline runs with).
+``train`` runs ``librobot train`` on N nodes as a Kubeflow Trainer TrainJob (librobot/training/trainjob.py).
 """
 
 from __future__ import annotations
@@ -101,8 +102,52 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    import yaml
+
+    from librobot.config import load_config
+    from librobot.training import trainjob
+
+    cfg = load_config(args.config, args.overrides)  # a bad override fails here, not in the pods
+    env = dict(_key_value(item, "--env") for item in args.env)
+    spec_args = dict(
+        image=args.image, num_nodes=args.nodes, config=args.config, overrides=tuple(args.overrides),
+        gpus_per_node=args.gpus_per_node, cpu_per_node=args.cpu_per_node, memory_per_node=args.memory_per_node,
+        accelerate_config=args.accelerate_config, runtime=args.runtime, pvc=args.pvc or None,
+        mount_path=args.mount_path, output=args.output, resume=args.resume, env=env,
+    )  # fmt: skip
+    if args.name:
+        spec_args["name"] = args.name
+    spec = trainjob.TrainJobSpec(**spec_args)
+    data = None if args.no_pull else trainjob.dataset_to_pull(cfg)
+    if args.dry_run:
+        print(yaml.safe_dump(trainjob.render(spec, data, args.namespace or "default"), sort_keys=False), end="")
+        return 0
+    from kubeflow.common.types import KubernetesBackendConfig
+    from kubeflow.trainer import TrainerClient
+
+    client = TrainerClient(KubernetesBackendConfig(namespace=args.namespace, context=args.context))
+    name = trainjob.submit(client, spec, data)
+    where = f"PVC {spec.pvc}, {spec.bundle_dir}" if spec.pvc else spec.bundle_dir
+    print(f"TrainJob {name}: {spec.num_nodes} nodes of {spec.image}; bundle -> {where}", flush=True)
+    if args.no_wait:
+        return 0
+    trainjob.follow(client, name, timeout_s=args.timeout, echo=lambda line: print(line, flush=True))
+    print(f"TrainJob {name} complete; policy bundle: {where}")
+    return 0
+
+
+def _key_value(item: str, flag: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"{flag} expects KEY=VALUE, got {item!r}")
+    return key, value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("kubeflow", help="compile the KFP v2 pipeline or schedule recurring training")
+    parser = subparsers.add_parser(
+        "kubeflow", help="compile the KFP v2 pipeline, schedule recurring training, or train on N nodes"
+    )
     sub = parser.add_subparsers(dest="kubeflow_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("compile", help=f"write the pipeline spec ({DEFAULT_PACKAGE})")
@@ -122,3 +167,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--registry", default=None, help="shared directory where promotion keeps production.json")
     p.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
     p.set_defaults(func=_cmd_schedule)
+
+    p = sub.add_parser(
+        "train",
+        help="run `librobot train` on N nodes as a Kubeflow Trainer TrainJob (torch-distributed runtime)",
+        description="Submit `librobot train` as a Kubeflow Trainer v2 TrainJob through the kubeflow SDK, stream "
+        "node 0's log and wait; the bundle lands on the shared volume. Uses the current kube-config context.",
+    )
+    p.add_argument("--image", required=True, help="image every node runs, e.g. registry/librobot:train-cuda")
+    p.add_argument("--nodes", type=int, default=2, help="training nodes (pods)")
+    p.add_argument("--gpus-per-node", type=int, default=0, help="nvidia.com/gpu per node; one process per GPU")
+    p.add_argument("--cpu-per-node", default=None, help='CPU request and limit per node, e.g. "16"')
+    p.add_argument("--memory-per-node", default=None, help='memory per node, e.g. "128Gi"')
+    p.add_argument("--config", default="experiment/default", help="experiment/<name> (resolved in the image)")
+    p.add_argument("--accelerate-config", default=None, metavar="NAME", help="configs/accelerate/NAME.yaml, e.g. fsdp")
+    p.add_argument("--pvc", default="librobot-shared", help='ReadWriteMany PVC every node mounts ("" for none)')
+    p.add_argument("--mount-path", default="/mnt/librobot", help="where the PVC is mounted")
+    p.add_argument("--output", default=None, help="bundle directory in the pods (default MOUNT/runs/NAME)")
+    p.add_argument("--name", default=None, help="TrainJob name (default librobot-<random>)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/train")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="e.g. MLFLOW_TRACKING_URI=...")
+    p.add_argument("--runtime", default="torch-distributed", help="the ClusterTrainingRuntime to run on")
+    p.add_argument("--namespace", default=None, help="default: the kube-config context's")
+    p.add_argument("--context", default=None, help="kube-config context")
+    p.add_argument("--no-pull", action="store_true", help="skip `dvc pull` of a relative data.path on each node")
+    p.add_argument("--no-wait", action="store_true", help="submit and return")
+    p.add_argument("--timeout", type=int, default=24 * 3600, help="seconds to wait for completion")
+    p.add_argument("--dry-run", action="store_true", help="print the TrainJob (YAML) instead of creating it")
+    p.add_argument("overrides", nargs="*", help="Hydra overrides passed to `librobot train`")
+    p.set_defaults(func=_cmd_train)

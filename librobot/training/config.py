@@ -32,3 +32,10 @@ class TrainingConfig:
     tracking_experiment: str = "librobot"  # MLflow experiment name
     progress: bool = True  # progress bar with loss and throughput
     cpu: bool = False  # train on CPU even when an accelerator is present
+    # feeding a GPU (data.num_workers sets the loader processes); the defaults change nothing on CPU
+    pin_memory: bool = False  # page-locked host batches, so copies to the GPU can overlap compute
+    non_blocking: bool = False  # asynchronous host-to-GPU copies (pair with pin_memory)
+    persistent_workers: bool = False  # one loader for the run: workers live across epochs (num_workers > 0)
+    prefetch_factor: int | None = None  # batches each worker loads ahead; None: torch's default (2)
+    allow_tf32: bool | None = None  # TF32 float32 matmuls/convolutions on Ampere+ GPUs; None: torch's default
+    compile: bool = False  # torch.compile the model's forward after accelerate wraps it

@@ -34,6 +34,13 @@ from librobot.training.checkpointing import latest_checkpoint, load_checkpoint, 
 from librobot.training.config import TrainingConfig
 from librobot.training.optim import build_optimizer, build_scheduler
 from librobot.training.sampler import DataPosition, EpochBatches
+from librobot.training.sharding import (
+    full_model_state,
+    full_optimizer_state,
+    is_sharded,
+    load_full_model_state,
+    load_full_optimizer_state,
+)
 
 log = get_logger("training")
 
@@ -76,6 +83,8 @@ class Trainer:
         MixedPrecision.parse(self.cfg.mixed_precision, "training.mixed_precision")
         if self.cfg.grad_accum_steps < 1:
             raise ValueError(f"training.grad_accum_steps must be >= 1, got {self.cfg.grad_accum_steps}")
+        if self.cfg.prefetch_factor is not None and self.cfg.prefetch_factor < 1:
+            raise ValueError(f"training.prefetch_factor must be >= 1 or null, got {self.cfg.prefetch_factor}")
         self.model = model
         self.train_dataset = train_dataset
         self.val_dataset = val_dataset
@@ -129,6 +138,8 @@ class Trainer:
         status = "FAILED"
         try:
             self._loop()
+            if is_sharded(self.accelerator):  # a collective: every rank takes part, rank 0 keeps the tensors
+                self._final_full_state = {k: v.clone() for k, v in full_model_state(self.model).items()}
             self._write_artifacts()
             status = "FINISHED"
         except KeyboardInterrupt:
@@ -142,12 +153,16 @@ class Trainer:
 
     def final_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights a bundle should ship: the EMA average when EMA is on, else the live weights."""
+        if self._final_full_state is not None:  # FSDP: gathered by every rank at the end of fit()
+            return self._final_full_state
         model = self.unwrapped_model
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if self.ema is not None:
             for k, v in self.ema.shadow.items():
                 state[k] = v.detach().cpu().to(state[k].dtype).clone()
         return state
+
+    _final_full_state: dict[str, torch.Tensor] | None = None
 
     # -- set-up ---------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -171,9 +186,13 @@ class Trainer:
             cpu=cpu, mixed_precision=precision, gradient_accumulation_steps=self.cfg.grad_accum_steps
         )
         acc = self.accelerator
+        _check_sharding(acc, self.cfg)
+        _set_tf32(self.cfg.allow_tf32)
         seed_everything(self.seed, self.deterministic)
         optimizer = build_optimizer(self.model, self.cfg.optimizer, self.cfg.lr_multipliers)
         self.model, self.optimizer = acc.prepare(self.model, optimizer)
+        if self.cfg.compile:  # after prepare: compiles the wrapped (DDP / FSDP) module's forward in place
+            self.model.compile()
         # stepped by us once per optimizer step (accelerate's wrapper would step it N times under DDP)
         self.scheduler = build_scheduler(self.optimizer.optimizer, self.cfg.scheduler, self.cfg.max_steps)
         self.batches = EpochBatches(
@@ -265,23 +284,43 @@ class Trainer:
         """(position after the batch, device batch) from ``start`` on, epoch after epoch."""
         from accelerate.utils import send_to_device
 
+        device, non_blocking = self.accelerator.device, self.cfg.non_blocking
+        if self.cfg.persistent_workers and self.num_workers > 0:
+            # one loader for the rest of the run: its workers live across epochs and prefetch over the boundary
+            loader = self._loader(self._index_lists(start), start.epoch)
+            for position, batch in zip(self.batches.positions(start), loader, strict=False):
+                batch = send_to_device(batch, device, non_blocking=non_blocking)
+                yield DataPosition(position.epoch, position.batch + 1), self.batch_transform(batch)
+            return  # (the index lists never end: a run stops at max_steps)
         epoch, first = start.epoch, start.batch
         while True:
-            index_lists = self.batches.epoch(epoch, first)
-            loader = DataLoader(
-                self.train_dataset,
-                batch_sampler=index_lists,
-                collate_fn=self.collate_fn,
-                num_workers=self.num_workers,
-                # a generator of our own: DataLoader would otherwise draw a worker seed from the
-                # global torch RNG at each new iterator, which a resume mid-epoch would not repeat
-                generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch),
-                persistent_workers=False,
-            )
+            loader = self._loader(self.batches.epoch(epoch, first), epoch)
             for i, batch in enumerate(loader):
-                batch = send_to_device(batch, self.accelerator.device)
+                batch = send_to_device(batch, device, non_blocking=non_blocking)
                 yield DataPosition(epoch, first + i + 1), self.batch_transform(batch)
             epoch, first = epoch + 1, 0
+
+    def _index_lists(self, start: DataPosition) -> Iterator[list[int]]:
+        """This process's index lists from ``start`` on, epoch after epoch."""
+        epoch, first = start.epoch, start.batch
+        while True:
+            yield from self.batches.epoch(epoch, first)
+            epoch, first = epoch + 1, 0
+
+    def _loader(self, index_lists: Any, epoch: int) -> DataLoader:
+        workers = self.num_workers > 0
+        return DataLoader(
+            self.train_dataset,
+            batch_sampler=index_lists,
+            collate_fn=self.collate_fn,
+            num_workers=self.num_workers,
+            # a generator of our own: DataLoader would otherwise draw a worker seed from the
+            # global torch RNG at each new iterator, which a resume mid-epoch would not repeat
+            generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch),
+            pin_memory=self.cfg.pin_memory and self.accelerator.device.type == "cuda",
+            prefetch_factor=self.cfg.prefetch_factor if workers else None,
+            persistent_workers=False,  # the persistent mode keeps one loader instead (see _batches)
+        )
 
     @torch.no_grad()
     def validate(self) -> float:
@@ -296,6 +335,9 @@ class Trainer:
         if self.cfg.val_batches is not None:
             starts = starts[: self.cfg.val_batches]
         mine = starts[acc.process_index :: acc.num_processes]
+        if is_sharded(acc):  # every forward is a collective under FSDP: all ranks run as many
+            rounds = -(-len(starts) // acc.num_processes)
+            mine = mine + [None] * (rounds - len(mine))
         total, count = 0.0, 0
         devices = [acc.device.index or 0] if acc.device.type == "cuda" else []
         was_training = model.training
@@ -304,12 +346,13 @@ class Trainer:
         with torch.random.fork_rng(devices=devices), self._eval_weights(model):
             torch.manual_seed(self.seed + 7)
             for s in mine:
-                items = [self.val_dataset[i] for i in range(s, min(s + local_bs, n))]
+                filler = s is None  # this rank has no batch left: repeat the first, count nothing
+                items = [self.val_dataset[i] for i in range(s or 0, min((s or 0) + local_bs, n))]
                 batch = self.collate_fn(items) if self.collate_fn else torch.utils.data.default_collate(items)
                 batch = self.batch_transform(send_to_device(batch, acc.device))
                 loss = model(batch)["loss"]
-                total += float(loss) * len(items)
-                count += len(items)
+                total += 0.0 if filler else float(loss) * len(items)
+                count += 0 if filler else len(items)
         model.train(was_training)
         sums = acc.reduce(torch.tensor([total, count], dtype=torch.float64, device=acc.device), reduction="sum")
         val_loss = float(sums[0] / sums[1]) if float(sums[1]) > 0 else float("nan")
@@ -339,13 +382,15 @@ class Trainer:
 
         acc = self.accelerator
         rngs = gather_object([rng_state()])  # every process's streams, in rank order
+        model_state = self._trainable_state()  # under FSDP both gather shards: every rank calls them
+        optimizer_state = full_optimizer_state(self.model, self.optimizer.optimizer) if is_sharded(acc) else None
         path = None
         if acc.is_main_process:
             path = save_checkpoint(
                 self.output_dir,
                 self.step,
-                model_state=self._trainable_state(),
-                optimizer_state=self.optimizer.state_dict(),
+                model_state=model_state,
+                optimizer_state=optimizer_state if optimizer_state is not None else self.optimizer.state_dict(),
                 scheduler_state=self.scheduler.state_dict(),
                 callbacks_state={cb.name: cb.state_dict() for cb in self.callbacks},
                 rng_states=rngs,
@@ -368,12 +413,16 @@ class Trainer:
     last_checkpoint: Path | None = None
 
     def _frozen_names(self) -> set[str]:
-        return {n for n, p in self.unwrapped_model.named_parameters() if not p.requires_grad}
+        # FSDP's activation checkpointing wraps blocks; state dicts name their weights without the wrapper
+        named = self.unwrapped_model.named_parameters()
+        return {n.replace("_checkpoint_wrapped_module.", "") for n, p in named if not p.requires_grad}
 
     def _trainable_state(self) -> dict[str, torch.Tensor]:
         """Everything but frozen parameters: those are rebuilt from the pretrained files (~100 MB saved)."""
         frozen = self._frozen_names()
-        return {k: v for k, v in self.unwrapped_model.state_dict().items() if k not in frozen}
+        sharded = is_sharded(self.accelerator)
+        state = full_model_state(self.model) if sharded else self.unwrapped_model.state_dict()
+        return {k: v for k, v in state.items() if k not in frozen}
 
     def _restore(self, path: Path) -> None:
         acc = self.accelerator
@@ -383,14 +432,21 @@ class Trainer:
             raise ValueError(
                 f"checkpoint {path} was trained with seed {trainer['seed']}; this run has seed {self.seed}"
             )
-        result = self.unwrapped_model.load_state_dict(state["model"], strict=False)
+        sharded = is_sharded(acc)
+        if sharded:  # full tensors from the file, scattered into this rank's shards
+            result = load_full_model_state(self.model, state["model"])
+        else:
+            result = self.unwrapped_model.load_state_dict(state["model"], strict=False)
         missing = sorted(set(result.missing_keys) - self._frozen_names())
         if missing or result.unexpected_keys:
             raise ValueError(
                 f"checkpoint {path} does not fit this model: missing {missing[:5]}, "
                 f"unexpected {list(result.unexpected_keys)[:5]} (was the model config changed?)"
             )
-        self.optimizer.load_state_dict(state["optimizer"])
+        if sharded:
+            load_full_optimizer_state(self.model, self.optimizer.optimizer, state["optimizer"])
+        else:
+            self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         for cb in self.callbacks:
             if cb.name in state["callbacks"]:
@@ -441,6 +497,34 @@ class Trainer:
             checkpoint=self.last_checkpoint,
             mlflow_run_id=self._mlflow_run_id,
         )
+
+
+def _check_sharding(acc: Any, cfg: TrainingConfig) -> None:
+    import os
+
+    from accelerate.utils import DistributedType
+
+    if acc.distributed_type == DistributedType.DEEPSPEED:
+        raise ValueError(
+            "DeepSpeed (configs/accelerate/deepspeed_*.yaml) is not supported by the Trainer: ZeRO partitions "
+            "the optimizer state, which its exact-resume checkpoints do not gather; use configs/accelerate/fsdp.yaml"
+        )
+    if is_sharded(acc) and cfg.ema_decay is not None:
+        raise ValueError(
+            "training.ema_decay: EMA keeps a copy of every weight and is not supported with FSDP (sharded "
+            "weights); set training.ema_decay=null, or train with the ddp accelerate config"
+        )
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true" and not is_sharded(acc):
+        log.warning("an FSDP accelerate config was given, but accelerate shards only on GPUs: training as DDP")
+
+
+def _set_tf32(allow: bool | None) -> None:
+    """TF32 float32 matmuls and convolutions on Ampere+ GPUs (10-bit mantissa); None keeps torch's defaults."""
+    if allow is None or not torch.cuda.is_available():
+        return
+    precision = "tf32" if allow else "ieee"
+    torch.backends.cuda.matmul.fp32_precision = precision
+    torch.backends.cudnn.conv.fp32_precision = precision
 
 
 def _mps_available() -> bool:

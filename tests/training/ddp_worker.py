@@ -1,12 +1,14 @@
 """One process of the 2-process DDP test: trains the tiny experiment, then saves what it ended with.
 
 Run by ``accelerate launch --multi_gpu --num_processes 2 ddp_worker.py DATASET OUTPUT`` (on a CPU-only
-machine accelerate's launcher starts the processes and the Trainer joins them over gloo).
+machine accelerate's launcher starts the processes and the Trainer joins them over gloo), and by two
+``torchrun --nnodes 2`` agents in test_torchrun_nodes.py.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class SaveRankWeights(Callback):
             "num_processes": trainer.accelerator.num_processes,
             "distributed_type": str(trainer.accelerator.distributed_type),
             "step": trainer.step,
+            "node_rank": int(os.environ.get("GROUP_RANK", "0")),  # torchrun's node rank
         }
         (self.out / f"rank{rank}.json").write_text(json.dumps(info))
 
