@@ -80,6 +80,12 @@ class BufferMode(Choice):
     BLEND = "blend"
 
 
+class EvalProtocol(Choice):
+    """Published evaluation protocols (``librobot.evaluation.protocols``)."""
+
+    LEROBOT_METAWORLD = "lerobot_metaworld"
+
+
 class BetaSchedule(Choice):
     LINEAR = "linear"
     SQUAREDCOS_CAP_V2 = "squaredcos_cap_v2"
@@ -102,8 +108,9 @@ CONFIG_CHOICES: dict[str, type[Choice]] = {
     "training.mixed_precision": MixedPrecision,
     "eval.action_mode": ActionMode,
     "eval.runtime": Runtime,
+    "eval.protocol": EvalProtocol,
     "export.quantize": QuantizeMode,
     "export.int8_mode": Int8Mode,
     "model.action_head.beta_schedule": BetaSchedule,
 }
-OPTIONAL_CHOICES = {"export.quantize"}
+OPTIONAL_CHOICES = {"export.quantize", "eval.protocol"}

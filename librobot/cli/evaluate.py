@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from librobot.choices import EvalProtocol, Runtime
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -22,9 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="control steps per episode (default: the env's)")
     p.add_argument("--seed", type=int, default=None, help="seed of the first episode of each task")
     p.add_argument("--videos", type=int, default=None, help="videos recorded per task")
-    p.add_argument("--runtime", default=None, choices=["torch", "onnx", "onnx-int8", "onnx-int4"])
+    p.add_argument("--runtime", default=None, choices=Runtime.values())
     p.add_argument("--threads", type=int, default=None, help="torch / ONNX Runtime threads")
     p.add_argument("--dataset", type=Path, default=None, help="dataset for offline metrics (default: the bundle's)")
+    p.add_argument(
+        "--protocol",
+        default=None,
+        choices=EvalProtocol.values(),
+        help="a published protocol: fixed steps, episodes and seeds, success by difficulty group",
+    )
     p.add_argument("--no-offline", action="store_true", help="skip offline metrics on held-out episodes")
     p.set_defaults(func=_run)
 
@@ -42,6 +50,7 @@ def _run(args: argparse.Namespace) -> int:
         "runtime": args.runtime,
         "num_threads": args.threads,
         "offline": False if args.no_offline else None,
+        "protocol": args.protocol,
     }
     report = evaluate(
         args.policy, args.output, episodes=args.episodes, tasks=args.tasks, overrides=overrides, dataset=args.dataset

@@ -24,3 +24,5 @@ class EvalConfig:
     offline: bool = True  # also measure action error on the held-out episodes of the dataset
     offline_samples: int | None = 512  # held-out frames used offline; None: all of them
     num_threads: int | None = None  # torch intra-op threads while evaluating; None: leave torch's default
+    # a published protocol (librobot.evaluation.protocols): fixes max_steps, episodes and seeds, adds groups
+    protocol: str | None = None

@@ -90,6 +90,14 @@ def _markdown(report: Mapping[str, Any]) -> str:
                 f"| {r['mean_length']:.1f} | {'-' if succ_len is None else f'{succ_len:.1f}'} |"
             )
         lines.append("")
+    if report.get("groups"):
+        lines += [f"By difficulty ({report['protocol']} protocol):", "", "| group | success | 95% CI | tasks |"]
+        lines.append("|---|---|---|---|")
+        for group, g in report["groups"].items():
+            lines.append(
+                f"| {group} | {g['success_rate']:.0%} | {g['ci95'][0]:.0%} to {g['ci95'][1]:.0%} | {len(g['tasks'])} |"
+            )
+        lines.append("")
     offline = report.get("offline")
     if offline and offline.get("l1") is not None:
         lines += [

@@ -16,6 +16,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from librobot.evaluation.config import EvalConfig
+from librobot.evaluation.protocols import get_protocol, group_summary, protocol_settings, seen_seeds
 from librobot.logging import get_logger
 from librobot.progress import Progress
 
@@ -61,6 +62,8 @@ def env_jobs(cfg: EvalConfig, metadata: Mapping[str, Any]) -> tuple[str, list[di
             "pass --env (a registered env, see `librobot list env`)"
         )
     kwargs = dict(recorded.get("kwargs") or {}) if name == recorded.get("name") else {}
+    if cfg.max_steps:  # the env's own time limit must not end an episode before the eval's cap
+        kwargs["max_steps"] = int(cfg.max_steps)
     kwargs.update(cfg.env_kwargs or {})
     tasks = list(cfg.tasks or (metadata.get("tasks") if name == recorded.get("name") else None) or [])
     return name, ([{**kwargs, "task": t} for t in tasks] if tasks else [kwargs])
@@ -89,10 +92,23 @@ def evaluate(
 
     policy_dir, output = Path(policy_dir), Path(output)
     info = load_bundle(policy_dir, with_model=False)  # config and metadata only; Policy loads the weights
-    cfg = eval_config(info.cfg, eval_settings(overrides, episodes=episodes, tasks=tasks))
+    settings = eval_settings(overrides, episodes=episodes, tasks=tasks)
+    protocol = settings.get("protocol") or (info.cfg.get("eval") or {}).get("protocol")
+    if protocol:
+        settings = protocol_settings(protocol, settings)
+    cfg = eval_config(info.cfg, settings)
     if cfg.num_threads:
         torch.set_num_threads(int(cfg.num_threads))
     env_name, jobs = env_jobs(cfg, info.metadata)
+    seen = seen_seeds(
+        {kw.get("task", ""): [cfg.seed + i for i in range(cfg.episodes_per_task)] for kw in jobs},
+        dataset or (info.metadata.get("dataset") or {}).get("path"),
+    )
+    if seen:
+        message = f"evaluation seeds the training data was recorded with (per task): {seen}"
+        if protocol:
+            raise ValueError(f"eval.protocol {protocol}: {message}; evaluate with another eval.seed")
+        log.warning("%s: these episodes replay demonstrations", message)
     policy = None  # loaded once the first env has confirmed the bundle's robot
     started = time.perf_counter()
     per_task: dict[str, dict[str, Any]] = {}
@@ -159,6 +175,9 @@ def evaluate(
         "success_ci95": list(wilson_interval(successes, n)),
         "mean_length": float(np.mean(lengths)) if lengths else 0.0,
         "per_task": per_task,
+        "protocol": protocol or None,
+        "groups": group_summary(per_task, get_protocol(protocol).groups, wilson_interval) if protocol else {},
+        "seen_seeds": seen,
         "inference_ms_per_chunk": round(1000 * inference_s / max(1, chunks), 2),
         "closed_loop_wall_s": round(time.perf_counter() - started, 2),
         "bundle": {
