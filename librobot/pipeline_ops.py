@@ -1,6 +1,6 @@
 """The training pipeline's steps as plain functions: the one body both orchestrators run.
 
-ZenML's steps (``steps/``) and Kubeflow's components (``pipelines/kubeflow.py``) only move artifacts
+ZenML's steps (``steps/``) and Kubeflow's components (``librobot/kubeflow_pipeline.py``) only move artifacts
 in and out of these functions; what a step does, and its defaults, live here, so the two
 orchestrators cannot diverge. Both hand the steps the *resolved* experiment config as YAML (with
 ``data.path`` set), so a cache keyed on the steps' inputs re-runs them when the config changes.

@@ -1,6 +1,6 @@
 """``librobot kubeflow compile|schedule|train``: the KFP v2 training pipeline, and multi-node training.
 
-``compile`` writes ``infra/kubeflow/training_pipeline.yaml`` from ``pipelines/kubeflow.py``.
+``compile`` writes ``infra/kubeflow/training_pipeline.yaml`` from ``librobot/kubeflow_pipeline.py``.
 ``schedule`` creates a recurring run on a Kubeflow Pipelines server (what the Kubeflow UI lists
 under Recurring Runs), with the pipeline's parameters taken from a pipeline config
 (``configs/pipelines/*.yaml``, the same files the ZenML pipeline runs with).
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,9 @@ DEFAULT_PACKAGE = "infra/kubeflow/training_pipeline.yaml"
 
 
 def _pipelines_module():
-    """``pipelines/`` lives beside ``librobot/`` in the checkout, not in the installed package."""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        if (root / "pipelines" / "kubeflow.py").is_file():
-            if str(root) not in sys.path:
-                sys.path.insert(0, str(root))
-            import pipelines.kubeflow
+    import librobot.kubeflow_pipeline
 
-            return pipelines.kubeflow
-    raise FileNotFoundError("pipelines/kubeflow.py not found: run from a LibroBot checkout")
+    return librobot.kubeflow_pipeline
 
 
 def schedule_parameters(config_path: str | Path, registry: str | None = None) -> dict[str, Any]:

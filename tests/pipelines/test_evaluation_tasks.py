@@ -45,7 +45,7 @@ def test_library_evaluates_only_the_tasks_the_settings_ask_for(reach_bundle, tmp
 def test_kubeflow_evaluate_component_honours_evaluation_tasks(reach_bundle, tmp_path):
     from kfp.dsl import Artifact, Metrics, Model
 
-    from pipelines.kubeflow import evaluate
+    from librobot.kubeflow_pipeline import evaluate
 
     def artifact(kind, name):
         return kind(name=name, uri=str(tmp_path / name), metadata={})

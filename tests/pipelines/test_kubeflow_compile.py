@@ -1,4 +1,4 @@
-"""infra/kubeflow/training_pipeline.yaml is what pipelines/kubeflow.py compiles to, and schedules take config parameters."""
+"""infra/kubeflow/training_pipeline.yaml is what librobot/kubeflow_pipeline.py compiles to, and schedules take config parameters."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_committed_pipeline_spec_is_up_to_date(tmp_path, monkeypatch):
 
 
 def test_stable_header_sorts_dict_defaults_only():
-    from pipelines.kubeflow import stable_header
+    from librobot.kubeflow_pipeline import stable_header
 
     text = (
         "# Inputs:\n"

@@ -18,7 +18,7 @@ EVAL_TASK = "button-press-topdown-v3"  # the tiny dataset holds reach-v3 only: t
 def test_kfp_local_runs_the_tiny_pipeline_and_promotes_into_the_registry(tiny_pipeline_parameters, tmp_path):
     from kfp import local
 
-    from pipelines.kubeflow import training_pipeline
+    from librobot.kubeflow_pipeline import training_pipeline
 
     params = tiny_pipeline_parameters["parameters"]
     registry = tmp_path / "registry"

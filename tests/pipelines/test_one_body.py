@@ -38,7 +38,7 @@ def _zenml_calls() -> dict[str, set[str]]:
 
 
 def test_every_step_of_both_orchestrators_calls_the_same_ops():
-    kfp = _ops_calls((ROOT / "pipelines" / "kubeflow.py").read_text())
+    kfp = _ops_calls((ROOT / "librobot" / "kubeflow_pipeline.py").read_text())
     zenml = _zenml_calls()
     for step in STEPS:
         assert zenml[step], f"ZenML step {step} calls no pipeline op: its body would live in steps/"
@@ -48,7 +48,7 @@ def test_every_step_of_both_orchestrators_calls_the_same_ops():
 
 
 def test_both_pipelines_take_their_defaults_from_pipeline_ops():
-    from pipelines.kubeflow import training_pipeline as kfp_pipeline
+    from librobot.kubeflow_pipeline import training_pipeline as kfp_pipeline
     from pipelines.training import training_pipeline as zenml_pipeline
 
     kfp_defaults = {

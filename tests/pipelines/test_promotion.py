@@ -44,7 +44,7 @@ def test_failed_gate_blocks_promotion():
 
 
 def test_bad_policy_is_refused():
-    with pytest.raises(ValueError, match="promotion.stage is 'prod'"):
+    with pytest.raises(ValueError, match="promotion.stage must be one of staging, production; got 'prod'"):
         PromotionPolicy(stage="prod")
     with pytest.raises(ValueError, match="promotion.margin"):
         PromotionPolicy(margin=1.5)
@@ -128,7 +128,7 @@ def test_both_orchestrators_take_the_default_rule_from_one_place():
 
     import yaml
 
-    from pipelines.kubeflow import training_pipeline as kfp_pipeline
+    from librobot.kubeflow_pipeline import training_pipeline as kfp_pipeline
     from librobot.pipeline_ops import DEFAULT_PROMOTION
 
     assert PromotionPolicy.defaults() == DEFAULT_PROMOTION
