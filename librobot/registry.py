@@ -1,4 +1,4 @@
-"""Named components: every model part, robot, dataset, transform and environment is built by name.
+"""Named components: every model part, robot, optimizer, transform and environment is built by name.
 
 Usage::
 
@@ -26,11 +26,9 @@ CATEGORIES = (
     "action_head",
     "encoder",
     "framework",
-    "dataset",
     "robot",
     "optimizer",
     "scheduler",
-    "loss",
     "transform",
     "env",
 )
@@ -125,11 +123,9 @@ register_vlm = _category_decorator("vlm")
 register_action_head = _category_decorator("action_head")
 register_encoder = _category_decorator("encoder")
 register_framework = _category_decorator("framework")
-register_dataset = _category_decorator("dataset")
 register_robot = _category_decorator("robot")
 register_optimizer = _category_decorator("optimizer")
 register_scheduler = _category_decorator("scheduler")
-register_loss = _category_decorator("loss")
 register_transform = _category_decorator("transform")
 register_env = _category_decorator("env")
 

@@ -61,27 +61,27 @@ class _Echo:
 
 @pytest.fixture
 def echo_registered():
-    REGISTRY.register("loss", "test_echo", aliases=["test_echo_alias"])(_Echo)
+    REGISTRY.register("transform", "test_echo", aliases=["test_echo_alias"])(_Echo)
     yield
-    REGISTRY._items["loss"].pop("test_echo")
-    REGISTRY._aliases["loss"].pop("test_echo_alias")
+    REGISTRY._items["transform"].pop("test_echo")
+    REGISTRY._aliases["transform"].pop("test_echo_alias")
 
 
 def test_build_validates_config_and_passes_runtime_arguments(echo_registered):
-    obj = build("loss", {"name": "test_echo_alias", "width": 16}, in_dim=3)
+    obj = build("transform", {"name": "test_echo_alias", "width": 16}, in_dim=3)
     assert isinstance(obj, _Echo)
     assert obj.cfg == _EchoConfig(width=16, act="relu")
     assert obj.in_dim == 3
 
 
 def test_build_rejects_unknown_key_with_its_path(echo_registered):
-    with pytest.raises(ValueError, match=r"model\.loss.*widht"):
-        component_config("loss", {"name": "test_echo", "widht": 16}, path="model.loss")
+    with pytest.raises(ValueError, match=r"data\.transforms.*widht"):
+        component_config("transform", {"name": "test_echo", "widht": 16}, path="data.transforms")
 
 
 def test_build_rejects_wrong_type(echo_registered):
     with pytest.raises(ValueError, match="width"):
-        build("loss", {"name": "test_echo", "width": "wide"}, in_dim=1)
+        build("transform", {"name": "test_echo", "width": "wide"}, in_dim=1)
 
 
 def test_builtin_robots_are_registered():

@@ -19,7 +19,6 @@ from librobot.choices import Split
 from librobot.data.action_repr import check_representation, episode_delta, representation_stats, to_relative
 from librobot.data.feature_selection import select_features
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
-from librobot.registry import register_dataset
 
 
 def split_episodes(num_episodes: int, val_fraction: float, seed: int) -> dict[str, list[int]]:
@@ -37,7 +36,6 @@ def split_episodes(num_episodes: int, val_fraction: float, seed: int) -> dict[st
     }
 
 
-@register_dataset("lerobot_v3", aliases=["lerobot"])
 class ChunkedDataset(torch.utils.data.Dataset):
     """One sample per frame of the chosen episodes."""
 
