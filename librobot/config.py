@@ -25,8 +25,6 @@ from librobot.evaluation.config import EvalConfig
 from librobot.inference.config import ExportConfig
 from librobot.training.config import TrainingConfig
 
-MODEL_PARTS = {"vlm": "vlm", "encoder": "encoder", "action_head": "action_head", "framework": "framework"}
-
 
 @dataclass
 class ModelConfig:
@@ -125,10 +123,10 @@ def validate(cfg: Any) -> DictConfig:
         raise ConfigError(_describe(err)) from None
     if not isinstance(merged, DictConfig):
         raise ConfigError(f"an experiment config is a mapping of sections, got {type(cfg).__name__}")
-    for part, category in MODEL_PARTS.items():
+    for part in ("vlm", "encoder", "action_head", "framework"):  # each a registry category of its own name
         node = merged.model[part]
         try:
-            checked = component_config(category, node, path=f"model.{part}")
+            checked = component_config(part, node, path=f"model.{part}")
         except (RegistryError, ValueError) as err:
             raise ConfigError(str(err)) from None
         filled = OmegaConf.create(_as_container(checked))
