@@ -15,8 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from librobot.choices import BetaSchedule
-from librobot.models.action_heads.base import ActionHead
-from librobot.models.action_heads.denoiser import ActionDenoiser
+from librobot.models.action_heads.sampling import SamplingHead
 from librobot.models.layers import masked_action_loss
 from librobot.registry import register_action_head
 
@@ -51,29 +50,16 @@ def make_betas(schedule: str, steps: int) -> torch.Tensor:
 
 
 @register_action_head("diffusion_transformer", aliases=["diffusion"])
-class DiffusionTransformerHead(ActionHead):
+class DiffusionTransformerHead(SamplingHead):
     config_class = DiffusionTransformerConfig
-    samples = True
 
     def __init__(self, cfg: DiffusionTransformerConfig, feature_dim: int, action_dim: int, action_horizon: int):
-        super().__init__(feature_dim, action_dim, action_horizon)
         if not 1 <= cfg.num_inference_steps <= cfg.num_train_timesteps:
             raise ValueError(
                 f"action_head.num_inference_steps must be in [1, num_train_timesteps={cfg.num_train_timesteps}], "
                 f"got {cfg.num_inference_steps}"
             )
-        self.cfg = cfg
-        self.denoiser = ActionDenoiser(
-            feature_dim,
-            action_dim,
-            action_horizon,
-            cfg.hidden_dim,
-            cfg.num_layers,
-            cfg.num_heads,
-            cfg.dropout,
-            adaln=False,
-            time_scale=1.0,
-        )
+        super().__init__(cfg, feature_dim, action_dim, action_horizon, adaln=False, time_scale=1.0)
         alphas_cumprod = torch.cumprod(1 - make_betas(cfg.beta_schedule, cfg.num_train_timesteps), dim=0)
         self.register_buffer("alphas_cumprod", alphas_cumprod.float(), persistent=False)
         # DDIM timesteps, evenly spaced from the noisiest down to 0; fixed at build time so the loop unrolls
@@ -82,9 +68,6 @@ class DiffusionTransformerHead(ActionHead):
             : cfg.num_inference_steps
         ]
         self._abar = [float(a) for a in alphas_cumprod]
-
-    def context(self, features, feature_mask):
-        return self.denoiser.context(features, feature_mask)
 
     def forward(self, features, feature_mask, actions, action_is_pad=None) -> dict[str, torch.Tensor]:
         self.check_actions(actions)
@@ -97,18 +80,13 @@ class DiffusionTransformerHead(ActionHead):
         loss = masked_action_loss(F.mse_loss(eps, noise, reduction="none"), action_is_pad)
         return {"loss": loss, "mse_eps": loss.detach()}
 
-    def predict(self, features, feature_mask, noise=None) -> torch.Tensor:
-        b = features.shape[0]
-        if noise is None:
-            noise = torch.randn(self.noise_shape(b), device=features.device, dtype=features.dtype)
-        self.check_noise(noise, b)
-        context = self.context(features, feature_mask)  # once per observation, reused at every step
-        x = noise
-        ts = self.inference_timesteps
+    def sample(self, noise, context) -> torch.Tensor:
+        """DDIM (eta = 0) over the fixed timesteps, the predicted clean chunk clipped when configured."""
+        x, ts = noise, self.inference_timesteps
         for i, t in enumerate(ts):
             abar = self._abar[t]
             abar_prev = self._abar[ts[i + 1]] if i + 1 < len(ts) else 1.0
-            eps = self.denoiser(x, torch.full((b,), float(t), device=x.device), context)
+            eps = self.denoiser(x, torch.full((x.shape[0],), float(t), device=x.device), context)
             x0 = (x - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
             if self.cfg.clip_sample is not None:
                 x0 = x0.clamp(-self.cfg.clip_sample, self.cfg.clip_sample)

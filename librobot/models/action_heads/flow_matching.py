@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from librobot.models.action_heads.base import ActionHead
-from librobot.models.action_heads.denoiser import ActionDenoiser
+from librobot.models.action_heads.sampling import SamplingHead
 from librobot.models.layers import masked_action_loss
 from librobot.registry import register_action_head
 
@@ -32,29 +31,13 @@ class FlowMatchingConfig:
 
 
 @register_action_head("flow_matching", aliases=["flow"])
-class FlowMatchingHead(ActionHead):
+class FlowMatchingHead(SamplingHead):
     config_class = FlowMatchingConfig
-    samples = True
 
     def __init__(self, cfg: FlowMatchingConfig, feature_dim: int, action_dim: int, action_horizon: int):
-        super().__init__(feature_dim, action_dim, action_horizon)
         if cfg.num_inference_steps < 1:
             raise ValueError(f"action_head.num_inference_steps must be >= 1, got {cfg.num_inference_steps}")
-        self.cfg = cfg
-        self.denoiser = ActionDenoiser(
-            feature_dim,
-            action_dim,
-            action_horizon,
-            cfg.hidden_dim,
-            cfg.num_layers,
-            cfg.num_heads,
-            cfg.dropout,
-            adaln=True,
-            time_scale=1000.0,
-        )
-
-    def context(self, features, feature_mask):
-        return self.denoiser.context(features, feature_mask)
+        super().__init__(cfg, feature_dim, action_dim, action_horizon, adaln=True, time_scale=1000.0)
 
     def sample_time(self, b: int, device: torch.device) -> torch.Tensor:
         beta = torch.distributions.Beta(
@@ -71,14 +54,10 @@ class FlowMatchingHead(ActionHead):
         loss = masked_action_loss(F.mse_loss(v, noise - actions, reduction="none"), action_is_pad)
         return {"loss": loss, "mse_velocity": loss.detach()}
 
-    def predict(self, features, feature_mask, noise=None) -> torch.Tensor:
-        b = features.shape[0]
-        if noise is None:
-            noise = torch.randn(self.noise_shape(b), device=features.device, dtype=features.dtype)
-        self.check_noise(noise, b)
-        context = self.context(features, feature_mask)  # once per observation, reused at every step
+    def sample(self, noise, context) -> torch.Tensor:
+        """Euler steps from t = 1 (noise) to t = 0."""
         x, n = noise, self.cfg.num_inference_steps
         for i in range(n):
-            t = torch.full((b,), 1.0 - i / n, device=x.device)
+            t = torch.full((x.shape[0],), 1.0 - i / n, device=x.device)
             x = x - self.denoiser(x, t, context) / n
         return x
