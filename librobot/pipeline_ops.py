@@ -117,9 +117,10 @@ def export(bundle_path: str | Path) -> dict[str, Any]:
 
 def quantize(bundle_path: str | Path, mode: str | None) -> dict[str, Any]:
     """int8/int4 under its gates from the export step's fp32 graph; a rejection is recorded, never raised."""
+    from librobot.evaluation import closed_loop_comparison
     from librobot.inference.onnx_export import try_quantize
 
-    return try_quantize(bundle_path, mode or None)
+    return try_quantize(bundle_path, mode or None, closed_loop=closed_loop_comparison)
 
 
 def evaluate(bundle_path: str | Path, output: str | Path, episodes_per_task: int, settings: Mapping[str, Any]) -> dict:

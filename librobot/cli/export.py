@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from librobot.cli import print_json
+    from librobot.evaluation import closed_loop_comparison
     from librobot.inference.onnx_export import export_policy, quantize_policy
     from librobot.logging import console
 
@@ -32,13 +33,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
             if not args.quantize:
                 raise ValueError("--quantize-only needs --quantize int8|int4")
             report = quantize_policy(
-                args.policy, args.quantize, args.int8_mode, closed_loop_episodes=args.closed_loop_episodes
+                args.policy,
+                args.quantize,
+                args.int8_mode,
+                closed_loop=closed_loop_comparison,
+                closed_loop_episodes=args.closed_loop_episodes,
             )
         else:
             report = export_policy(
                 args.policy,
                 quantize=args.quantize,
                 int8_mode=args.int8_mode,
+                closed_loop=closed_loop_comparison,
                 closed_loop_episodes=args.closed_loop_episodes,
             )
     print_json({k: v for k, v in report.items() if k != "config"})

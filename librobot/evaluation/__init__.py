@@ -5,5 +5,6 @@
 """
 
 from librobot.evaluation.run import evaluate
+from librobot.evaluation.runtime_comparison import closed_loop_comparison
 
-__all__ = ["evaluate"]
+__all__ = ["closed_loop_comparison", "evaluate"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -270,18 +271,20 @@ def export_policy(
     quantize: str | None = None,
     int8_mode: str | None = None,
     cfg: ExportConfig | None = None,
+    closed_loop: ClosedLoopRunner | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Export ``bundle_dir`` to ``onnx/policy.onnx`` (+ a quantized graph); returns the parity report.
 
     ``overrides`` set fields of the bundle's ``export`` config (e.g. ``closed_loop_episodes=10``).
-    Raises ``ExportParityError`` (after deleting the failing file) when a graph misses its gate.
+    ``closed_loop`` runs the quantized graph's closed-loop gate (``librobot.evaluation.closed_loop_comparison``;
+    needed when ``export.closed_loop_episodes > 0`` and a graph is quantized). Raises ``ExportParityError`` (after deleting the failing file) when a graph misses its gate.
     """
     import torch
 
     from librobot.inference.tokenizer import save_tokenizer
 
-    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode, **overrides)
+    job = _ExportJob(bundle_dir, cfg, closed_loop, quantize=quantize, int8_mode=int8_mode, **overrides)
     save_tokenizer(job.model, job.onnx_dir / TOKENIZER_DIR, instructions=job.tasks)
     fp32 = job.onnx_dir / ONNX_FILES["onnx"]
     log.info("exporting %s to %s (opset %d)", type(job.model).__name__, fp32, job.cfg.opset)
@@ -309,12 +312,13 @@ def quantize_policy(
     quantize: str,
     int8_mode: str | None = None,
     cfg: ExportConfig | None = None,
+    closed_loop: ClosedLoopRunner | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Quantize the bundle's existing ``onnx/policy.onnx`` under the gates; merges into the export report."""
     if cfg is not None:
         cfg = dataclasses.replace(cfg, quantize=quantize, int8_mode=int8_mode or cfg.int8_mode)
-    job = _ExportJob(bundle_dir, cfg, quantize=quantize, int8_mode=int8_mode, **overrides)
+    job = _ExportJob(bundle_dir, cfg, closed_loop, quantize=quantize, int8_mode=int8_mode, **overrides)
     if not (job.onnx_dir / ONNX_FILES["onnx"]).is_file():
         raise FileNotFoundError(f"{job.onnx_dir / ONNX_FILES['onnx']} does not exist: export fp32 first")
     report = dict(job.bundle.metadata.get("export") or job.new_report())
@@ -322,7 +326,9 @@ def quantize_policy(
     return job.record(report)
 
 
-def try_quantize(bundle_dir: str | Path, mode: str | None, **overrides: Any) -> dict[str, Any]:
+def try_quantize(
+    bundle_dir: str | Path, mode: str | None, closed_loop: ClosedLoopRunner | None = None, **overrides: Any
+) -> dict[str, Any]:
     """Quantize the bundle's fp32 graph when ``mode`` is set; never raises because of the quantized graph.
 
     Quantization is an optional optimisation: the model the job produces is the fp32 policy. A
@@ -337,8 +343,10 @@ def try_quantize(bundle_dir: str | Path, mode: str | None, **overrides: Any) -> 
         return {"mode": None, "passed": True, "runtime": "onnx", "skipped": "no quantization configured"}
     QuantizeMode.parse(mode, "quantize mode (or empty)")
     try:
-        report = quantize_policy(bundle_dir, quantize=mode, **overrides)  # reuses the fp32 graph
+        report = quantize_policy(bundle_dir, quantize=mode, closed_loop=closed_loop, **overrides)  # the fp32 graph's
         entry = {"mode": mode, "passed": True, "runtime": f"onnx-{mode}", **report.get(mode, {})}
+    except MissingClosedLoopRunner:
+        raise  # the caller's mistake, not a property of the quantized graph
     except Exception as err:  # noqa: BLE001  (any failure of an optional optimisation falls back to fp32)
         reason = str(err) if isinstance(err, ExportParityError) else f"{type(err).__name__}: {err}"
         log.warning(
@@ -362,13 +370,24 @@ def quantization_notes(entry: dict[str, Any]) -> dict[str, str]:
     return notes
 
 
+# (bundle dir, quantized runtime, episodes per task, max success drop) -> {"passed", "success_fp32", ...}
+ClosedLoopRunner = Callable[[Path, str, int, float], dict[str, Any]]
+
+
+class MissingClosedLoopRunner(RuntimeError):
+    """The config asks for the closed-loop gate and no runner was given."""
+
+
 class _ExportJob:
     """What every export stage shares: the bundle, the config, recorded inputs and torch's outputs."""
 
-    def __init__(self, bundle_dir: str | Path, cfg: ExportConfig | None, **overrides: Any) -> None:
+    def __init__(
+        self, bundle_dir: str | Path, cfg: ExportConfig | None, closed_loop: ClosedLoopRunner | None, **overrides: Any
+    ) -> None:
         from librobot.bundle import load_bundle
 
         self.started = time.perf_counter()
+        self.closed_loop = closed_loop
         self.bundle = load_bundle(bundle_dir)
         self.cfg = cfg or export_config(self.bundle.cfg, **overrides)
         self.model, self.normalizer = self.bundle.model, self.bundle.normalizer
@@ -416,7 +435,12 @@ class _ExportJob:
         entry["size_ratio"] = round(target.stat().st_size / fp32.stat().st_size, 4)
         report[cfg.quantize] = entry
         if entry["passed"] and cfg.closed_loop_episodes > 0:
-            entry["closed_loop"] = closed_loop_comparison(
+            if self.closed_loop is None:
+                raise MissingClosedLoopRunner(
+                    f"export.closed_loop_episodes is {cfg.closed_loop_episodes}: pass closed_loop="
+                    "librobot.evaluation.closed_loop_comparison (or set it to 0 to skip the rollouts)"
+                )
+            entry["closed_loop"] = self.closed_loop(
                 self.bundle.path, f"onnx-{cfg.quantize}", cfg.closed_loop_episodes, cfg.quant_max_success_drop
             )
             entry["passed"] = entry["closed_loop"]["passed"]
@@ -431,36 +455,6 @@ class _ExportJob:
         report["seconds"] = round(time.perf_counter() - self.started, 2)
         update_metadata(self.bundle.path, export=json.loads(json.dumps(report, default=str)))
         return report
-
-
-def closed_loop_comparison(bundle_dir: Path, runtime: str, episodes: int, max_drop: float) -> dict[str, Any]:
-    """Success rate of fp32 ONNX and ``runtime`` in the bundle's simulator, on the same seeds."""
-    from librobot.checkpoint import scratch_dir
-    from librobot.evaluation.run import evaluate
-
-    rates = {}
-    with scratch_dir(bundle_dir) as tmp:  # inside the bundle: a killed run leaves nothing in /tmp
-        for rt in ("onnx", runtime):
-            log.info("closed loop: %d episodes per task with %s", episodes, rt)
-            overrides = {"runtime": rt, "offline": False, "videos_per_task": 0}
-            report = evaluate(
-                bundle_dir,
-                Path(tmp) / rt,
-                episodes=episodes,
-                overrides=overrides,
-                record_in_bundle=False,
-                progress=False,
-            )
-            rates[rt] = float(report["success_rate"])
-    drop = rates["onnx"] - rates[runtime]
-    return {
-        "episodes_per_task": episodes,
-        "success_fp32": rates["onnx"],
-        "success_quantized": rates[runtime],
-        "drop": drop,
-        "max_drop": max_drop,
-        "passed": drop <= max_drop,
-    }
 
 
 def _describe(entry: dict[str, Any]) -> str:

@@ -124,3 +124,22 @@ def test_a_failing_quantizer_is_a_rejection_not_a_failed_run(fp32_bundle, tmp_pa
     assert not entry["passed"] and entry["rejected"] == "RuntimeError: quantizer crashed"
     assert not (bundle / "onnx" / "policy.int8.onnx").exists()  # never serve a graph that was not checked
     assert _metadata(bundle)["export"]["int8_rejected"] == entry["rejected"]
+
+
+def test_the_closed_loop_gate_is_the_runner_the_caller_passes(fp32_bundle, tmp_path):
+    """Export does not import evaluation: the closed-loop gate runs what the pipeline (or CLI) hands it."""
+    from librobot.inference.onnx_export import MissingClosedLoopRunner
+
+    bundle = _copy(fp32_bundle, tmp_path)
+    with pytest.raises(MissingClosedLoopRunner, match="pass closed_loop=librobot.evaluation.closed_loop_comparison"):
+        try_quantize(bundle, "int8", closed_loop_episodes=2)  # a missing runner is not an int8 rejection
+    calls = []
+
+    def worse_in_closed_loop(bundle_dir, runtime, episodes, max_drop):
+        calls.append((runtime, episodes, max_drop))
+        return {"success_fp32": 0.9, "success_quantized": 0.5, "drop": 0.4, "max_drop": max_drop, "passed": False}
+
+    entry = try_quantize(bundle, "int8", closed_loop=worse_in_closed_loop, closed_loop_episodes=2)
+    assert calls == [("onnx-int8", 2, DEFAULT.quant_max_success_drop)]
+    assert not entry["passed"] and "closed-loop success 0.50 vs fp32 0.90" in entry["rejected"]
+    assert not (bundle / "onnx" / "policy.int8.onnx").exists()
