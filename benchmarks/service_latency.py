@@ -59,17 +59,26 @@ def encode(obs: dict, seed: int) -> dict:
     }
 
 
-def start_server(policy_dir: str, runtime: str, threads: int, home: str) -> tuple[subprocess.Popen, str]:
-    import httpx
-
+def package_into(policy_dir: str, runtime: str, threads: int, home: str) -> tuple[str, dict[str, str]]:
+    """`librobot package` into the BentoML home ``home``; returns (tag, the environment to serve it with)."""
     env = {**os.environ, "BENTOML_HOME": home, "BENTOML_DO_NOT_TRACK": "true", "OMP_NUM_THREADS": str(threads)}
     env["LIBROBOT_ORT_THREADS"] = str(threads)
     cmd = [str(BIN / "librobot"), "package", "--policy", policy_dir, "--runtime", runtime]
     tag = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    return tag, {**env, "LIBROBOT_MODEL_TAG": tag}
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env["LIBROBOT_MODEL_TAG"] = tag
+        return sock.getsockname()[1]
+
+
+def start_server(policy_dir: str, runtime: str, threads: int, home: str) -> tuple[subprocess.Popen, str]:
+    import httpx
+
+    _, env = package_into(policy_dir, runtime, threads, home)
+    port = free_port()
     proc = subprocess.Popen(
         [
             str(BIN / "bentoml"),

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # command modules in this package, in the order ``librobot --help`` lists them
-COMMAND_GROUPS = ("data", "train", "evaluate", "infer", "export", "package", "kubeflow")
+COMMAND_GROUPS = ("data", "train", "evaluate", "infer", "export", "package", "serve_grpc", "kubeflow")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from librobot.robots.spec import Camera, Feature, RobotSpec
+from librobot.robots.spec import Camera, Feature, RobotSpec, SafeMode
 
-__all__ = ["Camera", "Feature", "RobotSpec", "load_robot"]
+__all__ = ["Camera", "Feature", "RobotSpec", "SafeMode", "load_robot"]
 
 
 def load_robot(source: str | Path | Mapping[str, Any] | RobotSpec) -> RobotSpec:

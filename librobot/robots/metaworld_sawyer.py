@@ -19,11 +19,12 @@ METAWORLD_SAWYER = register_robot("metaworld_sawyer", aliases=["sawyer", "metawo
         name="metaworld_sawyer",
         fps=80.0,  # MetaWorld steps the simulation at 80 Hz (frame_skip 5 of 0.0025 s)
         description="Sawyer in MetaWorld v3: delta end-effector position + gripper effort",
+        # safe action: stop the hand (zero delta), keep the gripper's effort (do not drop what it holds)
         action=features(
-            ("dx", "normalized delta", -1.0, 1.0),
-            ("dy", "normalized delta", -1.0, 1.0),
-            ("dz", "normalized delta", -1.0, 1.0),
-            ("gripper", "effort", -1.0, 1.0),
+            ("dx", "normalized delta", -1.0, 1.0, 0.0),
+            ("dy", "normalized delta", -1.0, 1.0, 0.0),
+            ("dz", "normalized delta", -1.0, 1.0, 0.0),
+            ("gripper", "effort", -1.0, 1.0, "last"),
         ),
         state=tuple(_frame("") + _frame("prev_") + [Feature(f"goal_{a}", "m", -2.0, 2.0) for a in "xyz"]),
         cameras=(Camera("corner", 128, 128),),

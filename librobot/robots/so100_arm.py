@@ -16,7 +16,10 @@ SO100_ARM = register_robot("so100_arm", aliases=["so100", "so101_arm"])(
         name="so100_arm",
         fps=30.0,
         description="SO-100/101 arm: 5 revolute joints + gripper, position targets",
-        action=features(*[(f"{j}.pos", "deg", lo, hi) for j, lo, hi in _JOINTS], ("gripper.pos", "%", 0.0, 100.0)),
+        # safe action: hold the current pose (every action is a joint target with a state of the same name)
+        action=features(
+            *[(f"{j}.pos", "deg", lo, hi, "hold") for j, lo, hi in _JOINTS], ("gripper.pos", "%", 0.0, 100.0, "hold")
+        ),
         state=features(
             *[(f"{j}.pos", "deg", lo, hi) for j, lo, hi in _JOINTS],
             ("gripper.pos", "%", 0.0, 100.0),

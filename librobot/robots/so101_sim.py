@@ -15,11 +15,12 @@ SO101_SIM = register_robot("so101_sim", aliases=["so101_pick_place"])(
         name="so101_sim",
         fps=10.0,  # control_dt 0.1 s
         description="SO-101 in MuJoCo (lerobot-env-so101): grasp-point delta (IK) + jaw command",
+        # safe action: stop the grasp point (zero delta), keep the jaw as it was commanded
         action=features(
-            ("dx", "action_scale m", -1.0, 1.0),
-            ("dy", "action_scale m", -1.0, 1.0),
-            ("dz", "action_scale m", -1.0, 1.0),
-            ("grasp", "0 closed .. 1 open", 0.0, 1.0),
+            ("dx", "action_scale m", -1.0, 1.0, 0.0),
+            ("dy", "action_scale m", -1.0, 1.0, 0.0),
+            ("dz", "action_scale m", -1.0, 1.0, 0.0),
+            ("grasp", "0 closed .. 1 open", 0.0, 1.0, "last"),
         ),
         state=features(
             *[(f"{j}.pos", "rad", -3.2, 3.2) for j in _JOINTS],

@@ -9,26 +9,52 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 
+class SafeMode(StrEnum):
+    """How an action feature is made safe when the policy has no action for a control step."""
+
+    HOLD = "hold"  # the state feature of the same name: stay where you are (position control)
+    LAST = "last"  # repeat the last action sent (0, clipped to the bounds, before the first one)
+
+
 @dataclass(frozen=True)
 class Feature:
-    """One scalar of a state or action vector."""
+    """One scalar of a state or action vector.
+
+    ``safe`` (action features only): what a robot client commands when no action is due in time
+    (the server is slow or gone): a value in robot units, ``SafeMode.HOLD`` or ``SafeMode.LAST``;
+    None picks HOLD where the state has a feature of the same name, else LAST.
+    """
 
     name: str
     unit: str = ""
     low: float = -np.inf
     high: float = np.inf
+    safe: float | SafeMode | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a robot feature needs a non-empty name")
         if not float(self.low) <= float(self.high):
             raise ValueError(f"feature {self.name!r}: low {self.low} is above high {self.high}")
+        if isinstance(self.safe, str) and not isinstance(self.safe, SafeMode):
+            modes = [m.value for m in SafeMode]
+            if self.safe not in modes:
+                raise ValueError(f"feature {self.name!r}: safe is {self.safe!r}; expected a number or one of {modes}")
+            object.__setattr__(self, "safe", SafeMode(self.safe))
+        elif self.safe is not None and not isinstance(self.safe, SafeMode):
+            value = float(self.safe)
+            if not (np.isfinite(value) and self.low <= value <= self.high):
+                raise ValueError(
+                    f"feature {self.name!r}: safe value {self.safe} is outside its bounds [{self.low}, {self.high}]"
+                )
+            object.__setattr__(self, "safe", value)
 
 
 @dataclass(frozen=True)
@@ -57,6 +83,15 @@ class RobotSpec:
                 raise ValueError(f"robot {self.name!r}: {kind} names repeat: {', '.join(dupes)}")
         if self.fps <= 0:
             raise ValueError(f"robot {self.name!r}: fps must be positive, got {self.fps}")
+        for f in self.state:
+            if f.safe is not None:
+                raise ValueError(f"robot {self.name!r}: state feature {f.name!r} has a safe value; only actions do")
+        for f in self.action:
+            if f.safe is SafeMode.HOLD and f.name not in self.state_names:
+                raise ValueError(
+                    f"robot {self.name!r}: action {f.name!r} is safe: hold, but the state has no feature "
+                    f"{f.name!r} to hold (state: {', '.join(self.state_names)})"
+                )
 
     # -- names and bounds ---------------------------------------------------------------
     @property
@@ -89,6 +124,36 @@ class RobotSpec:
         if kind not in ("state", "action"):
             raise ValueError(f"kind must be 'state' or 'action', got {kind!r}")
         return self.state if kind == "state" else self.action
+
+    # -- the safe action ------------------------------------------------------------------
+    def safe_modes(self) -> list[float | SafeMode]:
+        """Each action feature's safe value or mode, with the defaults resolved."""
+        states = set(self.state_names)
+        return [
+            f.safe if f.safe is not None else (SafeMode.HOLD if f.name in states else SafeMode.LAST)
+            for f in self.action
+        ]
+
+    def safe_action(self, state: np.ndarray, last_action: np.ndarray | None = None) -> np.ndarray:
+        """The action ``[Da]`` to command when none is due in time: brake, hold the pose, or repeat.
+
+        ``state``: the current state ``[Ds]`` (its last step for ``[T, Ds]``); ``last_action``: the
+        last action sent, or None before the first one. Clipped to the action bounds.
+        """
+        state = np.asarray(state, dtype=np.float64)
+        state = state[-1] if state.ndim == 2 else state
+        self.check_dim(state, "state")
+        if last_action is not None:
+            self.check_dim(last_action, "action")
+        out = np.zeros(self.action_dim)
+        for i, (feature, mode) in enumerate(zip(self.action, self.safe_modes(), strict=True)):
+            if mode is SafeMode.HOLD:
+                out[i] = state[self.state_names.index(feature.name)]
+            elif mode is SafeMode.LAST:
+                out[i] = 0.0 if last_action is None else float(np.asarray(last_action)[i])
+            else:
+                out[i] = mode
+        return self.clip(out, "action")
 
     # -- conversions --------------------------------------------------------------------
     def clip(self, values: np.ndarray, kind: str = "action") -> np.ndarray:
@@ -145,7 +210,9 @@ class RobotSpec:
     def to_dict(self) -> dict[str, Any]:
         def feats(fs):
             return [
-                {"name": f.name, "unit": f.unit, "low": _json_float(f.low), "high": _json_float(f.high)} for f in fs
+                {"name": f.name, "unit": f.unit, "low": _json_float(f.low), "high": _json_float(f.high)}
+                | ({} if f.safe is None else {"safe": f.safe.value if isinstance(f.safe, SafeMode) else f.safe})
+                for f in fs
             ]
 
         return {
@@ -175,7 +242,7 @@ class RobotSpec:
             for i, item in enumerate(items):
                 if isinstance(item, str):
                     item = {"name": item}
-                bad = sorted(set(item) - {"name", "unit", "low", "high"})
+                bad = sorted(set(item) - {"name", "unit", "low", "high", "safe"})
                 if bad:
                     raise ValueError(f"robot {name!r}: {kind}[{i}] has unknown keys {bad}")
                 out.append(
@@ -184,6 +251,7 @@ class RobotSpec:
                         unit=str(item.get("unit", "")),
                         low=_parse_float(item.get("low", -np.inf)),
                         high=_parse_float(item.get("high", np.inf)),
+                        safe=item.get("safe"),
                     )
                 )
             return tuple(out)

@@ -10,13 +10,14 @@ WHEEL_LOADER = register_robot("wheel_loader", aliases=["loader"])(
         name="wheel_loader",
         fps=10.0,
         description="articulated wheel loader: rate-controlled hydraulics, governed engine, 4 driven wheels",
+        # safe action (no action due in time): no throttle, full brake, neutral, hydraulics stopped
         action=features(
-            ("throttle", "fraction", 0.0, 1.0),
-            ("steering", "fraction of max articulation rate", -1.0, 1.0),
-            ("boom", "fraction of max boom rate", -1.0, 1.0),
-            ("bucket", "fraction of max bucket rate", -1.0, 1.0),
-            ("brake", "fraction", 0.0, 1.0),
-            ("gear", "-1 reverse / 0 neutral / +1 forward", -1.0, 1.0),
+            ("throttle", "fraction", 0.0, 1.0, 0.0),
+            ("steering", "fraction of max articulation rate", -1.0, 1.0, 0.0),
+            ("boom", "fraction of max boom rate", -1.0, 1.0, 0.0),
+            ("bucket", "fraction of max bucket rate", -1.0, 1.0, 0.0),
+            ("brake", "fraction", 0.0, 1.0, 1.0),
+            ("gear", "-1 reverse / 0 neutral / +1 forward", -1.0, 1.0, 0.0),
         ),
         state=features(
             ("x", "m", -50.0, 50.0),

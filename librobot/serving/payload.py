@@ -38,11 +38,7 @@ def decode_image(camera: str, value: Any, spec: ObservationSpec) -> np.ndarray:
             raw = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise ObservationError(f"{field} is a string but not valid base64 of raw uint8 [H, W, 3] bytes") from None
-        if len(raw) != h * w * 3:
-            raise ObservationError(
-                f"{field} decodes to {len(raw)} bytes; the bundle expects {h}*{w}*3 = {h * w * 3} (uint8 [{h}, {w}, 3])"
-            )
-        return np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3)
+        return raw_image(field, raw, spec, "decodes to")
     try:
         arr = np.asarray(value)
     except ValueError:
@@ -55,6 +51,16 @@ def decode_image(camera: str, value: Any, spec: ObservationSpec) -> np.ndarray:
     if arr.size and (arr.min() < 0 or arr.max() > 255):
         raise ObservationError(f"{field} has values in [{arr.min()}, {arr.max()}]; expected 0..255")
     return arr.astype(np.uint8)
+
+
+def raw_image(field: str, raw: bytes, spec: ObservationSpec, verb: str = "has") -> np.ndarray:
+    """Raw uint8 ``H*W*3`` bytes (row-major HWC) -> ``[H, W, 3]``; the HTTP and gRPC front ends share it."""
+    h, w = spec.image_hw
+    if len(raw) != h * w * 3:
+        raise ObservationError(
+            f"{field} {verb} {len(raw)} bytes; the bundle expects {h}*{w}*3 = {h * w * 3} (uint8 [{h}, {w}, 3])"
+        )
+    return np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3)
 
 
 class Observation(BaseModel):

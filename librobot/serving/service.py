@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
 import bentoml
-import numpy as np
 from pydantic import Field
 from starlette.responses import JSONResponse
 
 from librobot.inference.observation import ObservationError, ObservationSpec
-from librobot.serving.batcher import BatchMismatchError, MicroBatcher
+from librobot.serving.batcher import MicroBatcher
 from librobot.serving.guard import RequestGuard
 from librobot.serving.package import DEFAULT_MODEL_NAME
 from librobot.serving.payload import MAX_OBSERVATIONS_PER_REQUEST, ActionChunk, Observation, set_spec
+from librobot.serving.policy_call import ActRefused, act_prepared, served_metadata
 
 MODEL_TAG = os.environ.get("LIBROBOT_MODEL_TAG") or f"{DEFAULT_MODEL_NAME}:latest"
 logger = logging.getLogger("librobot.serving")
@@ -62,66 +61,20 @@ class PolicyService:
         except ObservationError as exc:
             return error_response(400, str(exc))
         try:
-            actions = await self.batcher.submit(prepared)
-        except BatchMismatchError:
-            return error_response(500, "the model returned a different number of chunks than it was given")
-        except Exception:
-            logger.exception("the model failed on a request of %d observations", len(prepared))
-            return error_response(500, "the model failed on this request; the server log has the traceback")
-        # the batcher hands back exactly this request's rows; check, never mis-assign
-        assert len(actions) == len(observations), f"{len(actions)} chunks for {len(observations)} observations"
-        broken = [i for i, chunk in enumerate(actions) if not np.isfinite(chunk).all()]
-        if broken:
-            # never NaN in JSON: refuse, and point at the input most outside the training range
-            worst = prepared[broken[0]].normalized_state[0, -1]
-            dim = int(np.argmax(np.abs(worst)))
-            name = self.policy.robot.state_names[dim]
-            return error_response(
-                422,
-                f"the policy produced non-finite actions for observation {broken[0]} "
-                f"({len(broken)} of {len(actions)}); its state feature furthest outside the training range is "
-                f"{name!r} = {prepared[broken[0]].state[0, -1, dim]:.4g} ({worst[dim]:.3g} in normalized units)",
-            )
+            actions = await act_prepared(self.policy, self.batcher, prepared)
+        except ActRefused as exc:
+            return error_response(exc.refusal.http_status, exc.message)
         return [ActionChunk(actions=chunk.tolist()) for chunk in actions]
 
     @bentoml.api
     def metadata(self) -> dict[str, Any]:
         """Robot spec, normalization, chunk settings and versions of the served model (no host paths)."""
-        import librobot
-
-        return {
-            "model_tag": self.tag,
-            "served_runtime": self.policy.runtime.name,
-            "librobot_version": librobot.__version__,
-            **public_metadata(self.meta),
-        }
+        return served_metadata(self.tag, self.policy, self.meta)
 
 
 def error_response(status: int, message: str) -> JSONResponse:
     logger.info("%d /act: %s", status, message[:300])
     return JSONResponse({"error": message}, status_code=status)
-
-
-def public_metadata(meta: dict[str, Any]) -> dict[str, Any]:
-    """The model's metadata without the server's filesystem: the dataset keeps its name and md5."""
-    out = {key: _strip_paths(value) for key, value in meta.items() if key != "dataset_path"}
-    if meta.get("dataset_path"):
-        out["dataset_name"] = _path_name(str(meta["dataset_path"]))
-    return out
-
-
-def _path_name(text: str) -> str:
-    return PureWindowsPath(text).name if PureWindowsPath(text).drive else PurePosixPath(text).name
-
-
-def _strip_paths(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_paths(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip_paths(v) for v in value]
-    if isinstance(value, str) and (value.startswith(("/", "~", "\\\\")) or PureWindowsPath(value).drive):
-        return _path_name(value)
-    return value
 
 
 class ClientErrorLogFilter(logging.Filter):
