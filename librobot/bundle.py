@@ -23,6 +23,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from librobot.checkpoint import atomic_dir, load_weights, save_weights, write_text_atomic
+from librobot.policy_spec import BundleError, BundleMetadata, PolicySpec
 from librobot.robots import RobotSpec
 
 CONFIG_FILE = "config.yaml"
@@ -31,10 +32,6 @@ NORMALIZATION_FILE = "normalization.json"
 METADATA_FILE = "metadata.json"
 ONNX_DIR = "onnx"
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, NORMALIZATION_FILE, METADATA_FILE)
-
-
-class BundleError(ValueError):
-    """A bundle that is incomplete or disagrees with what loads it."""
 
 
 @dataclass
@@ -46,26 +43,28 @@ class Bundle:
     metadata: dict[str, Any]
 
     @property
+    def spec(self) -> PolicySpec:
+        return PolicySpec.from_dict(self.normalization, self.path / NORMALIZATION_FILE)
+
+    @property
     def robot(self) -> RobotSpec:
-        return RobotSpec.from_dict(self.normalization["robot"])
+        return self.spec.robot
 
     @property
     def normalizer(self):
-        from librobot.data.normalizer import Normalizer
-
-        return Normalizer.from_dict(self.normalization["normalizer"])
+        return self.spec.normalizer
 
     @property
     def cameras(self) -> list[str]:
-        return list(self.normalization["cameras"])
+        return list(self.spec.cameras)
 
     @property
     def action_horizon(self) -> int:
-        return int(self.normalization["action_horizon"])
+        return self.spec.action_horizon
 
     @property
     def obs_horizon(self) -> int:
-        return int(self.normalization["obs_horizon"])
+        return self.spec.obs_horizon
 
     @property
     def onnx_dir(self) -> Path:
@@ -87,6 +86,8 @@ def save_bundle(
     """
     directory = Path(directory)
     metadata = {"created": _dt.datetime.now(_dt.UTC).isoformat(), "code_commit": code_commit(), **metadata}
+    PolicySpec.from_dict(normalization, "the normalization to save")  # a bundle is never written half-typed
+    BundleMetadata.from_dict(json.loads(json.dumps(metadata, default=str)), "the metadata to save")
     with atomic_dir(directory, keep=keep) as tmp:  # keep entries are moved in once the new bundle is complete
         (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
         save_weights(model, tmp / WEIGHTS_FILE)
@@ -106,14 +107,12 @@ def read_json(directory: str | Path, name: str) -> dict[str, Any]:
         raise BundleError(f"{path} is not valid JSON: {err}") from None
     if name == NORMALIZATION_FILE:
         config = Path(directory) / CONFIG_FILE
-        check_normalization(data, path, OmegaConf.load(config) if config.is_file() else None)
+        check_normalization(data, path, load_config_file(config) if config.is_file() else None)
+    elif name == METADATA_FILE:
+        BundleMetadata.from_dict(data, path)
     return data
 
 
-_NORMALIZATION_KEYS = ("robot", "normalizer", "cameras", "action_horizon", "obs_horizon")
-# optional: the dataset/env state features the robot's state was selected from (data.state_features),
-# one per robot state feature; closed-loop evaluation picks them out of the simulator's state
-STATE_SOURCE_KEY = "state_source"
 # normalizer feature -> the robot's vector it normalizes
 _NORMALIZED_VECTORS = {"observation.state": "state", "action": "action"}
 
@@ -127,15 +126,8 @@ def check_normalization(normalization: Any, path: str | Path, cfg: DictConfig | 
     names a robot this code knows, the spec in the file has exactly that robot's names and bounds (bounds
     widened in the file would silently disable clipping).
     """
-    if not isinstance(normalization, dict):
-        raise BundleError(f"{path}: expected a JSON object, got {type(normalization).__name__}")
-    missing = [key for key in _NORMALIZATION_KEYS if key not in normalization]
-    if missing:
-        raise BundleError(f"{path}: missing keys {missing}; expected {list(_NORMALIZATION_KEYS)}")
-    try:
-        robot = RobotSpec.from_dict(normalization["robot"])
-    except (ValueError, TypeError, KeyError) as err:
-        raise BundleError(f"{path}: robot: {err}") from None
+    spec = PolicySpec.from_dict(normalization, path)  # keys, types, robot and normalizer parse
+    robot, normalizer = spec.robot, spec.normalizer
     low, high = robot.bounds("action")
     unbounded = np.nonzero(~(np.isfinite(low) & np.isfinite(high)))[0]
     if len(unbounded):
@@ -144,12 +136,6 @@ def check_normalization(normalization: Any, path: str | Path, cfg: DictConfig | 
             f"{path}: robot.action[{i}] ({robot.action_names[i]}) bounds are [{low[i]}, {high[i]}]; expected finite "
             "bounds (they clip every action the policy sends)"
         )
-    from librobot.data.normalizer import Normalizer
-
-    try:
-        normalizer = Normalizer.from_dict(normalization["normalizer"])
-    except (ValueError, TypeError, KeyError) as err:
-        raise BundleError(f"{path}: normalizer: {err}") from None
     for feature, kind in _NORMALIZED_VECTORS.items():
         if feature not in normalizer.features:
             continue
@@ -160,14 +146,6 @@ def check_normalization(normalization: Any, path: str | Path, cfg: DictConfig | 
                 f"{path}: normalizer.{feature}.names has {len(got)} names {got}; expected the {len(expected)} "
                 f"{kind} names of robot {robot.name!r} in order: {expected}"
             )
-    source = normalization.get(STATE_SOURCE_KEY)
-    if source is not None and (
-        not isinstance(source, list) or len(source) != robot.state_dim or not all(isinstance(n, str) for n in source)
-    ):
-        raise BundleError(
-            f"{path}: {STATE_SOURCE_KEY} must list {robot.state_dim} feature names (one per state feature of robot "
-            f"{robot.name!r}); got {source!r:.200}"
-        )
     declared = _declared_robot(cfg)
     if declared is not None:
         _check_same_robot(robot, declared, path)
@@ -206,7 +184,10 @@ def _check_same_robot(robot: RobotSpec, declared: RobotSpec, path: str | Path) -
 
 
 def update_metadata(directory: str | Path, **entries: Any) -> dict[str, Any]:
-    """Merge ``entries`` into metadata.json (e.g. eval metrics, export reports)."""
+    """Merge ``entries`` (``BundleMetadata`` fields: eval metrics, export reports, ...) into metadata.json."""
+    unknown = sorted(set(entries) - set(BundleMetadata.fields()))
+    if unknown:
+        raise BundleError(f"metadata.json has no field {unknown}; fields: {list(BundleMetadata.fields())}")
     metadata = read_json(directory, METADATA_FILE)
     metadata.update(entries)
     write_text_atomic(Path(directory) / METADATA_FILE, json.dumps(metadata, indent=2, default=str))
@@ -221,7 +202,7 @@ def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = T
     missing = [name for name in REQUIRED_FILES if not (directory / name).is_file()]
     if missing:
         raise BundleError(f"policy bundle {directory} is missing {', '.join(missing)}")
-    cfg = OmegaConf.load(directory / CONFIG_FILE)
+    cfg = load_config_file(directory / CONFIG_FILE)
     normalization = read_json(directory, NORMALIZATION_FILE)  # checked: see check_normalization
     metadata = read_json(directory, METADATA_FILE)
     model = None
@@ -244,20 +225,28 @@ def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = T
 def build_model_for(cfg: DictConfig, normalization: dict[str, Any]):
     from librobot.models import build_model
 
-    robot = RobotSpec.from_dict(normalization["robot"])
+    spec = PolicySpec.from_dict(normalization)
     return build_model(
         cfg.model,
-        state_dim=robot.state_dim,
-        action_dim=robot.action_dim,
-        action_horizon=int(normalization["action_horizon"]),
-        obs_horizon=int(normalization["obs_horizon"]),
-        num_cameras=len(normalization["cameras"]),
+        state_dim=spec.robot.state_dim,
+        action_dim=spec.robot.action_dim,
+        action_horizon=spec.action_horizon,
+        obs_horizon=spec.obs_horizon,
+        num_cameras=len(spec.cameras),
     )
 
 
 def _is_frozen_pretrained(model: Any, key: str) -> bool:
     names = getattr(model, "pretrained_state_keys", None)
-    return bool(names) and key in names()
+    return callable(names) and key in names()
+
+
+def load_config_file(path: Path) -> DictConfig:
+    """A bundle's config.yaml: a mapping of config sections, or a BundleError naming the file."""
+    cfg = OmegaConf.load(path)
+    if not isinstance(cfg, DictConfig):
+        raise BundleError(f"{path}: expected a mapping of config sections, got a list")
+    return cfg
 
 
 def code_commit() -> str | None:

@@ -145,7 +145,7 @@ def component_config(category: str, cfg: Mapping[str, Any] | DictConfig, path: s
     if "name" not in node:
         raise RegistryError(f"{where}.name is missing: say which {category} to build")
     obj = REGISTRY.get(category, str(node.name))
-    params = OmegaConf.masked_copy(node, [k for k in node if k != "name"])
+    params = OmegaConf.masked_copy(node, [str(k) for k in node if k != "name"])
     schema_cls = getattr(obj, "config_class", None)
     if schema_cls is None:
         return OmegaConf.to_container(params, resolve=True)

@@ -112,6 +112,11 @@ class Normalizer:
             for name, s in self.features.items()
         }
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Normalizer) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable stats: equal by value, not hashable
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Normalizer:
         return cls(data)

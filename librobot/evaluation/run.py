@@ -82,7 +82,7 @@ def evaluate(
     """Evaluate the bundle at ``policy_dir``; writes ``output``/report.json, report.md, plots/, videos/."""
     import torch
 
-    from librobot.bundle import STATE_SOURCE_KEY, load_bundle, update_metadata
+    from librobot.bundle import load_bundle, update_metadata
     from librobot.evaluation.report import write_report
     from librobot.evaluation.rollout import check_robot_matches, run_episode
     from librobot.evaluation.stats import wilson_interval
@@ -119,9 +119,7 @@ def evaluate(
     for kwargs in jobs:
         env = make_env(env_name, **kwargs)
         try:
-            state_index = check_robot_matches(
-                info.robot, env.robot, env_name, state_source=info.normalization.get(STATE_SOURCE_KEY)
-            )
+            state_index = check_robot_matches(info.robot, env.robot, env_name, state_source=info.spec.state_source)
             missing = [c for c in info.cameras if c not in env.camera_names]
             if missing:
                 raise ValueError(

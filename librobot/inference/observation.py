@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from librobot.policy_spec import PolicySpec
 from librobot.robots import RobotSpec
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -36,14 +37,9 @@ class ObservationSpec:
     obs_horizon: int
 
     @classmethod
-    def from_normalization(cls, normalization: Mapping[str, Any]) -> ObservationSpec:
-        shape = list(normalization["image_shape"])  # [3, H, W]
-        return cls(
-            robot=RobotSpec.from_dict(normalization["robot"]),
-            cameras=tuple(normalization["cameras"]),
-            image_hw=(int(shape[-2]), int(shape[-1])),
-            obs_horizon=int(normalization["obs_horizon"]),
-        )
+    def from_spec(cls, spec: PolicySpec) -> ObservationSpec:
+        height, width = spec.image_shape[-2:] if spec.image_shape else (0, 0)  # [3, H, W]
+        return cls(robot=spec.robot, cameras=spec.cameras, image_hw=(height, width), obs_horizon=spec.obs_horizon)
 
     @property
     def state_dim(self) -> int:
@@ -101,7 +97,8 @@ def _check_images(images: Any, spec: ObservationSpec) -> tuple[np.ndarray, int |
             f"the bundle's cameras are {list(spec.cameras)} (got {sorted(images)})"
         )
     h, w = spec.image_hw
-    out, batch = [], None
+    out: list[np.ndarray] = []
+    batch = None
     for cam in spec.cameras:
         field = f"observation.images[{cam!r}]"
         img = images[cam]

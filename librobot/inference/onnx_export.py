@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from omegaconf import OmegaConf
@@ -38,7 +38,7 @@ def export_config(bundle_cfg: Any, **overrides: Any) -> ExportConfig:
     base = OmegaConf.structured(ExportConfig)
     if bundle_cfg is not None and "export" in bundle_cfg:
         base = OmegaConf.merge(base, bundle_cfg.export)
-    cfg = OmegaConf.to_object(base)
+    cfg = cast(ExportConfig, OmegaConf.to_object(base))  # a structured config turns back into its dataclass
     for key, value in overrides.items():
         if value is not None:
             setattr(cfg, key, value)
@@ -187,8 +187,8 @@ def quantize_int8(
     out: Path,
     mode: str,
     calibration: dict[str, np.ndarray] | None,
-    exclude: list[str] = (),
-    op_types: list[str] = ("MatMul", "Gemm"),
+    exclude: Sequence[str] = (),
+    op_types: Sequence[str] = ("MatMul", "Gemm"),
 ) -> Path:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -253,7 +253,7 @@ class _CalibrationReader:
         self.i = 0
 
 
-def quantize_int4(fp32: Path, out: Path, block_size: int, exclude: list[str] = ()) -> Path:
+def quantize_int4(fp32: Path, out: Path, block_size: int, exclude: Sequence[str] = ()) -> Path:
     """Weight-only int4 of the MatMuls (ONNX Runtime's MatMulNBits); activations stay float."""
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
@@ -410,10 +410,13 @@ class _ExportJob:
 
     def quantize(self, report: dict[str, Any]) -> None:
         cfg = self.cfg
+        if cfg.quantize is None:
+            raise ValueError("export.quantize is null: nothing to quantize")
+        quantize: str = cfg.quantize
         fp32 = self.onnx_dir / ONNX_FILES["onnx"]
-        target = self.onnx_dir / ONNX_FILES[f"onnx-{cfg.quantize}"]
+        target = self.onnx_dir / ONNX_FILES[f"onnx-{quantize}"]
         exclude = nodes_in_modules(fp32, list(cfg.quant_keep_float))
-        if cfg.quantize == "int8":
+        if quantize == "int8":
             calibration = None
             if cfg.int8_mode == "static":
                 calib_obs = recorded_observations(self.bundle, cfg.calibration_samples, seed=cfg.parity_seed + 1)
@@ -423,17 +426,17 @@ class _ExportJob:
         else:
             log.info("quantizing MatMul weights to int4 (block %d)", cfg.int4_block_size)
             quantize_int4(fp32, target, cfg.int4_block_size, exclude)
-        entry = {
+        entry: dict[str, Any] = {
             "file": target.name,
-            "mode": cfg.int8_mode if cfg.quantize == "int8" else "weight_only_matmul_nbits",
+            "mode": cfg.int8_mode if quantize == "int8" else "weight_only_matmul_nbits",
             "kept_float_nodes": len(exclude),
         }
         metrics = parity(self.reference, ort_outputs(target, self.feeds))
         entry.update(
-            _gate(cfg.quantize, metrics, cfg.quant_max_abs_err, cfg.quant_min_cosine, cfg.quant_min_cosine_overall)
+            _gate(quantize, metrics, cfg.quant_max_abs_err, cfg.quant_min_cosine, cfg.quant_min_cosine_overall)
         )
         entry["size_ratio"] = round(target.stat().st_size / fp32.stat().st_size, 4)
-        report[cfg.quantize] = entry
+        report[quantize] = entry
         if entry["passed"] and cfg.closed_loop_episodes > 0:
             if self.closed_loop is None:
                 raise MissingClosedLoopRunner(
@@ -441,13 +444,13 @@ class _ExportJob:
                     "librobot.evaluation.closed_loop_comparison (or set it to 0 to skip the rollouts)"
                 )
             entry["closed_loop"] = self.closed_loop(
-                self.bundle.path, f"onnx-{cfg.quantize}", cfg.closed_loop_episodes, cfg.quant_max_success_drop
+                self.bundle.path, f"onnx-{quantize}", cfg.closed_loop_episodes, cfg.quant_max_success_drop
             )
             entry["passed"] = entry["closed_loop"]["passed"]
         if not entry["passed"]:
             target.unlink(missing_ok=True)
             self.record(report)
-            raise ExportParityError(f"{cfg.quantize} graph misses its gate: {_describe(entry)}")
+            raise ExportParityError(f"{quantize} graph misses its gate: {_describe(entry)}")
 
     def record(self, report: dict[str, Any]) -> dict[str, Any]:
         from librobot.bundle import update_metadata

@@ -18,6 +18,7 @@ import numpy as np
 
 from librobot.choices import Runtime
 from librobot.inference.observation import CheckedObservation, ObservationSpec, StateHistory, check_observation
+from librobot.policy_spec import PolicySpec
 
 ONNX_FILES = {"onnx": "policy.onnx", "onnx-int8": "policy.int8.onnx", "onnx-int4": "policy.int4.onnx"}
 TOKENIZER_DIR = "tokenizer"
@@ -25,16 +26,14 @@ SUPPORTED_REPRESENTATIONS = ("absolute", "relative")  # delta needs the executed
 
 
 class Policy:
-    def __init__(self, runtime: Any, normalization: Mapping[str, Any]) -> None:
-        from librobot.data.normalizer import Normalizer
-
+    def __init__(self, runtime: Any, policy_spec: PolicySpec) -> None:
         self.runtime = runtime
-        self.normalization = dict(normalization)
-        self.spec = ObservationSpec.from_normalization(normalization)
-        self.robot = self.spec.robot
-        self.normalizer = Normalizer.from_dict(normalization["normalizer"])
-        self.action_horizon = int(normalization["action_horizon"])
-        representation = normalization.get("action_representation", "absolute")
+        self.policy_spec = policy_spec
+        self.spec = ObservationSpec.from_spec(policy_spec)
+        self.robot = policy_spec.robot
+        self.normalizer = policy_spec.normalizer
+        self.action_horizon = policy_spec.action_horizon
+        representation = str(policy_spec.action_representation)
         if representation not in SUPPORTED_REPRESENTATIONS:
             raise ValueError(
                 f"normalization.json action_representation is {representation!r}; Policy runs "
@@ -58,7 +57,7 @@ class Policy:
 
             engine = OrtRuntime(bundle.onnx_dir / ONNX_FILES[runtime], bundle.onnx_dir / TOKENIZER_DIR, threads=threads)
             engine.name = runtime
-        return cls(engine, bundle.normalization)
+        return cls(engine, bundle.spec)
 
     # -- the pipeline -------------------------------------------------------------------------
     def reset(self) -> None:

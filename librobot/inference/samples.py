@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from librobot.bundle import STATE_SOURCE_KEY
 from librobot.inference.observation import ObservationSpec, check_observation
 
 
@@ -49,7 +48,7 @@ def recorded_observations(bundle: Any, count: int, seed: int = 0) -> Observation
 def _from_dataset(bundle: Any, path: Path, count: int, seed: int) -> ObservationBatch:
     from librobot.data.dataset import ChunkedDataset
 
-    source = bundle.normalization.get(STATE_SOURCE_KEY)  # a selected state (data.state_features)
+    source = bundle.spec.state_source  # a selected state (data.state_features)
     ds = ChunkedDataset(
         path,
         split="all",
@@ -75,11 +74,13 @@ def _from_env(bundle: Any, env_meta: dict[str, Any], count: int, seed: int) -> O
     os.environ.setdefault("MUJOCO_GL", "egl")
     from librobot.sim import make_env
 
-    spec = ObservationSpec.from_normalization(bundle.normalization)
+    spec = ObservationSpec.from_spec(bundle.spec)
     env = make_env(env_meta["name"], **dict(env_meta.get("kwargs") or {}))
-    source = bundle.normalization.get(STATE_SOURCE_KEY)  # a selected state (data.state_features)
+    source = bundle.spec.state_source  # a selected state (data.state_features)
     pick = [env.robot.state_names.index(n) for n in source] if source else slice(None)
-    images, states, texts = [], [], []
+    images: list[np.ndarray] = []
+    states: list[np.ndarray] = []
+    texts: list[str] = []
     try:
         episode = 0
         while len(images) < count:

@@ -29,7 +29,7 @@ class TextTokenizer:
             tokenizer.enable_truncation(max_length=int(max_length))
         else:
             tokenizer.no_truncation()
-        if settings["padding"] == "max_length":
+        if settings["padding"] == "max_length" and max_length:
             tokenizer.enable_padding(pad_id=settings["pad_id"], length=int(max_length), direction=settings["side"])
         else:
             tokenizer.enable_padding(pad_id=settings["pad_id"], direction=settings["side"])
@@ -77,7 +77,7 @@ def save_tokenizer(model: Any, directory: str | Path, instructions: Sequence[str
     long = _as_numpy(model.tokenize([_PROBES[-1]]))
     max_length = getattr(hf, "model_max_length", None)
     truncated_at = long["input_ids"].shape[1]
-    settings = {
+    settings: dict[str, Any] = {
         "padding": "max_length" if short["input_ids"].shape[1] == truncated_at else "longest",
         "max_length": truncated_at if truncated_at < len(hf(_PROBES[-1])["input_ids"]) else max_length,
         "pad_id": int(hf.pad_token_id if hf.pad_token_id is not None else 0),

@@ -43,7 +43,7 @@ class MicroBatcher(Generic[T]):
         self.run = run
         self.max_batch = max_batch
         self._queue: deque[_Request[T]] = deque()
-        self._wakeup: asyncio.Event | None = None
+        self._wakeup = asyncio.Event()  # replaced per worker: an Event binds to the loop that first waits on it
         self._worker: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="librobot-model")
 

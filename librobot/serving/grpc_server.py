@@ -31,6 +31,7 @@ from grpc_health.v1.health import aio as health_aio
 
 from librobot.inference.observation import ObservationError, ObservationSpec
 from librobot.inference.policy import Policy
+from librobot.policy_spec import PolicySpec
 from librobot.serving.batcher import MicroBatcher
 from librobot.serving.grpc_messages import chunk_message, parse_observation
 from librobot.serving.guard import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, TOKEN_ENV
@@ -52,7 +53,7 @@ class PolicyServicer(pb_grpc.PolicyServicer):
         self.tag = tag
         self.policy = policy
         self.meta = meta
-        self.spec = ObservationSpec.from_normalization(meta)
+        self.spec = ObservationSpec.from_spec(PolicySpec.from_served(meta))
         self.batcher: MicroBatcher[PreparedObservation] = MicroBatcher(
             lambda items: run_prepared(policy, items), MAX_OBSERVATIONS_PER_REQUEST
         )

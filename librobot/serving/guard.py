@@ -81,15 +81,15 @@ class RequestGuard:
         body, more = b"", True
         while more:
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+                event = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
             except TimeoutError:
                 text = f"request body not received within {self.body_timeout:g} s ({BODY_TIMEOUT_ENV})"
                 await self._reject(scope, send, 408, text)
                 return
-            if message["type"] == "http.disconnect":
+            if event["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+            body += event.get("body", b"")
+            more = event.get("more_body", False)
             if len(body) > self.max_bytes:
                 text = f"request body exceeds the limit of {self.max_bytes} bytes ({MAX_BYTES_ENV})"
                 await self._reject(scope, send, 413, text)

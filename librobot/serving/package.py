@@ -15,17 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
+from librobot.policy_spec import PolicySpec
 
 DEFAULT_MODEL_NAME = "librobot-policy"
-NORMALIZATION_KEYS = (
-    "robot",
-    "normalizer",
-    "cameras",
-    "image_shape",
-    "action_horizon",
-    "obs_horizon",
-    "action_representation",
-)
 
 
 def weights_digest(path: Path) -> str:
@@ -44,7 +36,7 @@ def package_metadata(
     export = metadata.get("export") or {}
     dataset = metadata.get("dataset") or {}
     # JSON round trip: BentoML metadata takes plain JSON types only
-    out = json.loads(json.dumps({key: normalization[key] for key in NORMALIZATION_KEYS if key in normalization}))
+    out = json.loads(json.dumps(PolicySpec.from_dict(normalization, bundle_dir / "normalization.json").served()))
     out.update(
         {
             "runtime": runtime,

@@ -48,7 +48,7 @@ def time_graphs(paths: dict[str, Path], calls: int = CALLS, threads: int = 1, se
 
 def _random_feeds(session: Any, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Inputs of the graph's shapes at batch 1 (content does not change these graphs' cost)."""
-    feeds = {}
+    feeds: dict[str, np.ndarray] = {}
     for inp in session.get_inputs():
         shape = [1 if not isinstance(d, int) or i == 0 else d for i, d in enumerate(inp.shape)]
         if inp.name == "images":
@@ -69,7 +69,7 @@ def choose_runtime(latency_ms: dict[str, float]) -> tuple[str, str]:
     quantized = {rt: ms for rt, ms in latency_ms.items() if rt != "onnx"}
     if not quantized:
         return "onnx", "no quantized graph passed its gates"
-    best = min(quantized, key=quantized.get)
+    best = min(quantized, key=lambda rt: quantized[rt])
     speedup = fp32 / quantized[best]
     if speedup >= MIN_SPEEDUP:
         return best, f"{best} is {speedup:.2f}x faster than fp32 here ({quantized[best]:.1f} vs {fp32:.1f} ms)"

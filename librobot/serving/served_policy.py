@@ -17,7 +17,7 @@ import numpy as np
 
 from librobot.inference.observation import CheckedObservation, ObservationError
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR, Policy
-from librobot.serving.package import NORMALIZATION_KEYS
+from librobot.policy_spec import PolicySpec
 
 # a normalized state this large is a broken sensor or a hostile client, never a robot the policy has
 # seen; refusing it keeps the graph's float32 arithmetic finite (3.4e38 gave NaN actions under ORT fp32)
@@ -36,7 +36,7 @@ def load_served_policy(model_path: str | Path, metadata: Mapping[str, Any], runt
     path = Path(model_path)
     engine = OrtRuntime(path / ONNX_FILES[runtime], path / TOKENIZER_DIR, threads=threads)
     engine.name = runtime
-    return Policy(engine, {key: metadata[key] for key in NORMALIZATION_KEYS if key in metadata})
+    return Policy(engine, PolicySpec.from_served(metadata))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pydantic import Field
 from starlette.responses import JSONResponse
 
 from librobot.inference.observation import ObservationError, ObservationSpec
+from librobot.policy_spec import PolicySpec
 from librobot.serving.batcher import MicroBatcher
 from librobot.serving.guard import RequestGuard
 from librobot.serving.package import DEFAULT_MODEL_NAME
@@ -44,8 +45,10 @@ class PolicyService:
         self.tag = str(stored.tag)
         self.meta: dict[str, Any] = dict(stored.info.metadata)
         self.policy = load_served_policy(stored.path, self.meta)
-        set_spec(ObservationSpec.from_normalization(self.meta))
-        self.batcher = MicroBatcher(lambda items: run_prepared(self.policy, items), MAX_OBSERVATIONS_PER_REQUEST)
+        set_spec(ObservationSpec.from_spec(PolicySpec.from_served(self.meta)))
+        self.batcher: MicroBatcher[Any] = MicroBatcher(
+            lambda items: run_prepared(self.policy, items), MAX_OBSERVATIONS_PER_REQUEST
+        )
         logging.getLogger("librobot.serving").setLevel(logging.INFO)  # one line per refused request
         logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorLogFilter())
 
@@ -59,11 +62,11 @@ class PolicyService:
         try:
             prepared = [prepare(self.policy, obs.check(), obs.seed) for obs in observations]
         except ObservationError as exc:
-            return error_response(400, str(exc))
+            return error_response(400, str(exc))  # type: ignore[return-value]  # BentoML sends a Response as is
         try:
             actions = await act_prepared(self.policy, self.batcher, prepared)
         except ActRefused as exc:
-            return error_response(exc.refusal.http_status, exc.message)
+            return error_response(exc.refusal.http_status, exc.message)  # type: ignore[return-value]
         return [ActionChunk(actions=chunk.tolist()) for chunk in actions]
 
     @bentoml.api
@@ -96,14 +99,18 @@ class ClientErrorLogFilter(logging.Filter):
         else:
             return True
         record.msg = "%d %s: %s"
-        record.args = (status, record.args[0] if record.args else "?", problems[:300])
+        record.args = (
+            status,
+            record.args[0] if isinstance(record.args, tuple) and record.args else "?",
+            problems[:300],
+        )
         record.exc_info = None
         record.exc_text = None
         record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 
-class _GuardedService(type(PolicyService)):
+class _GuardedService(type(PolicyService)):  # type: ignore[misc]  # BentoML's Service class, known at run time
     """Our service with the guard around everything BentoML builds (see ``guard.py`` for why it
     must run before BentoML's own middlewares, which ``add_asgi_middleware`` cannot do)."""
 
@@ -113,4 +120,4 @@ class _GuardedService(type(PolicyService)):
         return RequestGuard(super().to_asgi(is_main))
 
 
-PolicyService.__class__ = _GuardedService
+PolicyService.__class__ = _GuardedService  # type: ignore[method-assign]

@@ -39,11 +39,13 @@ def train(
     """
     import torch
 
-    from librobot.bundle import STATE_SOURCE_KEY, save_bundle
+    from librobot.bundle import save_bundle
     from librobot.checkpoint import recover_atomic_dir
+    from librobot.choices import ActionRepresentation
     from librobot.config import validate
     from librobot.data.dataset import ChunkedDataset, collate
     from librobot.models import build_model
+    from librobot.policy_spec import PolicySpec
     from librobot.seeding import seed_everything
     from librobot.training.checkpointing import recover_checkpoints
     from librobot.training.trainer import Trainer
@@ -108,19 +110,20 @@ def train(
     if not trainer.is_main_process:
         return output_dir
 
-    normalization = {
-        "robot": robot.to_dict(),
-        "normalizer": normalizer.to_dict(),
-        "cameras": list(train_set.cameras),
-        "image_shape": image_shape,
-        "action_horizon": int(cfg.data.action_horizon),
-        "obs_horizon": int(cfg.data.obs_horizon),
-        "action_representation": str(cfg.data.action_representation),
-    }
     recorded = train_set.reader.feature_names(train_set.state_key)
     source = [recorded[i] for i in train_set.state_selection.index]
-    if source != recorded or train_set.state_names != recorded:  # selected or renamed: eval picks it from the env
-        normalization[STATE_SOURCE_KEY] = source
+    selected = source != recorded or train_set.state_names != recorded  # selected or renamed: eval picks it
+    spec = PolicySpec(
+        robot=robot,
+        normalizer=normalizer,
+        cameras=tuple(train_set.cameras),
+        image_shape=tuple(image_shape),
+        action_horizon=int(cfg.data.action_horizon),
+        obs_horizon=int(cfg.data.obs_horizon),
+        action_representation=ActionRepresentation.parse(cfg.data.action_representation, "data.action_representation"),
+        state_source=tuple(source) if selected else None,
+    )
+    normalization = spec.to_dict()
     metrics = dict(result.metrics)
     metrics["wall_time_s"] = round(wall, 2)
     metrics["num_processes"] = trainer.accelerator.num_processes

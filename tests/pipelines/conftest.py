@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from zenml_home import isolate_zenml_home
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # pipelines/ and steps/ live beside librobot/, not in the installed package
-    sys.path.insert(0, str(ROOT))
 isolate_zenml_home()
 
 

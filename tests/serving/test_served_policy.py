@@ -10,6 +10,7 @@ from tiny_bundle import observation
 
 from librobot.inference.observation import ObservationError
 from librobot.inference.policy import Policy
+from librobot.policy_spec import PolicySpec
 from librobot.serving.batcher import MicroBatcher
 from librobot.serving.payload import Observation, set_spec
 from librobot.serving.served_policy import prepare, run_prepared
@@ -37,7 +38,7 @@ class BreakingRuntime:
 @pytest.fixture
 def service(exported_bundle):
     normalization = json.loads((exported_bundle / "normalization.json").read_text())
-    policy = Policy(BreakingRuntime(), normalization)
+    policy = Policy(BreakingRuntime(), PolicySpec.from_dict(normalization))
     set_spec(policy.spec)
     svc = object.__new__(PolicyService.inner)
     svc.policy = policy
