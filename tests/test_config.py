@@ -70,3 +70,37 @@ def test_save_load_round_trip(tmp_path):
     assert again.training.max_steps == 11
     assert again.training.batch_size == 4
     assert OmegaConf.to_container(again.model) == OmegaConf.to_container(cfg.model)
+
+
+def test_config_group_files_state_only_what_differs_from_the_dataclass_defaults():
+    """Defaults live in one place (the dataclasses): a YAML restating one would drift from it silently."""
+    import dataclasses
+
+    import yaml
+
+    from librobot.config import config_dir
+    from librobot.data.config import DataConfig
+    from librobot.registry import get
+    from librobot.training.config import TrainingConfig
+
+    def defaults(cls):
+        return {
+            f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            for f in dataclasses.fields(cls)
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        }
+
+    root = config_dir()
+    files = [(root / "training" / "default.yaml", TrainingConfig), (root / "data" / "default.yaml", DataConfig)]
+    for category in ("vlm", "encoder", "action_head", "framework"):
+        for path in sorted((root / "model" / category).glob("*.yaml")):
+            name = (yaml.safe_load(path.read_text()) or {}).get("name")
+            if name and get(category, name).config_class is not None:
+                files.append((path, get(category, name).config_class))
+    restated = {}
+    for path, cls in files:
+        data, known = yaml.safe_load(path.read_text()) or {}, defaults(cls)
+        same = [key for key, value in data.items() if key in known and known[key] == value]
+        if same:
+            restated[str(path.relative_to(root))] = same
+    assert not restated, f"these YAML keys repeat their dataclass defaults; delete them: {restated}"
