@@ -100,11 +100,21 @@ def _compose(name: str, overrides: list[str], directory: str | Path | None) -> D
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(root), version_base=None):
+            overrides = [_set_or_add(o) for o in overrides]
             return compose(config_name="config", overrides=[f"+experiment={experiment}", *overrides])
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(f"cannot compose {name} with overrides {overrides}: {err}") from None
     finally:
         GlobalHydra.instance().clear()
+
+
+def _set_or_add(override: str) -> str:
+    """``a.b=v`` as ``++a.b=v``: the group YAMLs list only what differs from the dataclass defaults, so
+    Hydra may not know ``a.b`` yet; ``validate`` then refuses a key the schema does not have (a typo)."""
+    key = override.split("=", 1)[0]
+    if "=" not in override or "." not in key or "/" in key or key.startswith(("+", "~")):
+        return override  # group choices (model/vlm=x, robot=x), deletions and explicit additions as given
+    return "++" + override
 
 
 def validate(cfg: Any) -> DictConfig:

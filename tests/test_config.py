@@ -104,3 +104,12 @@ def test_config_group_files_state_only_what_differs_from_the_dataclass_defaults(
         if same:
             restated[str(path.relative_to(root))] = same
     assert not restated, f"these YAML keys repeat their dataclass defaults; delete them: {restated}"
+
+
+def test_overrides_reach_keys_the_yaml_leaves_to_the_defaults_and_typos_still_fail():
+    from librobot.config import ConfigError, load_config
+
+    cfg = load_config("experiment/default", ["training.keep_checkpoints=5", "model.action_head.dropout=0.1"])
+    assert cfg.training.keep_checkpoints == 5 and cfg.model.action_head.dropout == 0.1
+    with pytest.raises(ConfigError, match="'training.keep_checkpoint'"):
+        load_config("experiment/default", ["training.keep_checkpoint=5"])

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from librobot.choices import ActionMode
+from librobot.inference.policy import Policy
 from librobot.robots import RobotSpec
+from librobot.sim import Env
 
 
 class RobotMismatchError(ValueError):
@@ -98,8 +100,8 @@ def info_metrics(info: dict[str, Any]) -> dict[str, float]:
 
 
 def run_episode(
-    env: Any,
-    policy: Any,
+    env: Env,
+    policy: Policy,
     seed: int,
     execute_steps: int,
     max_steps: int | None = None,
@@ -128,7 +130,8 @@ def run_episode(
     obs = env.reset(seed)
     cameras = list(env.camera_names)
     frames = [tile_cameras(obs["images"], cameras)] if record else []
-    total, success, steps, chunks, infer_s, info = 0.0, False, 0, 0, 0.0, {}
+    total, success, steps, chunks, infer_s = 0.0, False, 0, 0, 0.0
+    info: dict[str, Any] = {}
     for step in range(limit):
         if buffer.needs_chunk():
             started = time.perf_counter()

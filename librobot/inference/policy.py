@@ -18,6 +18,7 @@ import numpy as np
 
 from librobot.choices import Runtime
 from librobot.inference.observation import CheckedObservation, ObservationSpec, StateHistory, check_observation
+from librobot.inference.runtime import PolicyRuntime
 from librobot.policy_spec import PolicySpec
 
 ONNX_FILES = {"onnx": "policy.onnx", "onnx-int8": "policy.int8.onnx", "onnx-int4": "policy.int4.onnx"}
@@ -26,7 +27,7 @@ SUPPORTED_REPRESENTATIONS = ("absolute", "relative")  # delta needs the executed
 
 
 class Policy:
-    def __init__(self, runtime: Any, policy_spec: PolicySpec) -> None:
+    def __init__(self, runtime: PolicyRuntime, policy_spec: PolicySpec) -> None:
         self.runtime = runtime
         self.policy_spec = policy_spec
         self.spec = ObservationSpec.from_spec(policy_spec)

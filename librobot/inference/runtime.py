@@ -8,13 +8,29 @@ and out. ``images`` uint8 ``[B, n_cam, 3, H, W]``, ``state`` normalized float32 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 # input names of every exported policy graph, in export_forward's argument order
 ONNX_INPUTS = ("images", "state", "input_ids", "attention_mask", "noise")
 ONNX_OUTPUT = "actions"
+
+
+class PolicyRuntime(Protocol):
+    """What runs a policy's network: torch eager or an ONNX Runtime session (``Policy`` holds one)."""
+
+    name: str
+
+    def samples(self) -> bool:
+        """True when the network samples from noise (a ``noise`` [B, H, Da] input)."""
+        ...
+
+    def run(
+        self, images: np.ndarray, state: np.ndarray, instructions: list[str], noise: np.ndarray | None
+    ) -> np.ndarray:
+        """Normalized action chunks [B, H, Da] for uint8 images [B, n_cam, 3, H, W] and normalized state."""
+        ...
 
 
 class TorchRuntime:
