@@ -23,6 +23,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from librobot.checkpoint import atomic_dir, load_weights, save_weights, write_text_atomic
+from librobot.models.action_tokenizers.bundle_file import ACTION_TOKENIZER_FILE
 from librobot.policy_spec import BundleError, BundleMetadata, PolicySpec
 from librobot.robots import RobotSpec
 
@@ -32,6 +33,7 @@ NORMALIZATION_FILE = "normalization.json"
 METADATA_FILE = "metadata.json"
 ONNX_DIR = "onnx"
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, NORMALIZATION_FILE, METADATA_FILE)
+OPTIONAL_FILES = (ACTION_TOKENIZER_FILE,)  # heads that read action tokens (librobot.models.action_tokenizers)
 
 
 @dataclass
@@ -78,12 +80,19 @@ def save_bundle(
     normalization: dict[str, Any],
     metadata: dict[str, Any],
     keep: Sequence[str] = (),
+    action_tokenizer: Any = None,
 ) -> Path:
     """Write a complete bundle atomically (an existing ``onnx/`` export is dropped: it is stale).
 
     ``model`` is the framework module or its state dict. ``keep`` names entries of an existing
     ``directory`` carried into the new bundle unchanged (the trainer's ``train/`` state).
+    ``action_tokenizer`` (heads that read action tokens; taken from ``model`` when it is the module)
+    is written as ``action_tokenizer.json``.
     """
+    from librobot.models.action_tokenizers import model_action_tokenizer, save_action_tokenizer
+
+    if action_tokenizer is None:
+        action_tokenizer = model_action_tokenizer(model)
     directory = Path(directory)
     metadata = {"created": _dt.datetime.now(_dt.UTC).isoformat(), "code_commit": code_commit(), **metadata}
     PolicySpec.from_dict(normalization, "the normalization to save")  # a bundle is never written half-typed
@@ -93,6 +102,8 @@ def save_bundle(
         save_weights(model, tmp / WEIGHTS_FILE)
         (tmp / NORMALIZATION_FILE).write_text(json.dumps(normalization, indent=2))
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str))
+        if action_tokenizer is not None:
+            save_action_tokenizer(action_tokenizer, tmp)
     return directory
 
 
@@ -196,6 +207,8 @@ def update_metadata(directory: str | Path, **entries: Any) -> dict[str, Any]:
 
 def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = True) -> Bundle:
     """Load a bundle; the model is rebuilt from config.yaml and gets the safetensors weights."""
+    from librobot.models.action_tokenizers import attach_action_tokenizer
+
     directory = Path(directory)
     if not directory.is_dir():
         raise BundleError(f"policy bundle {directory} does not exist")
@@ -208,6 +221,7 @@ def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = T
     model = None
     if with_model:
         model = build_model_for(cfg, normalization)
+        attach_action_tokenizer(model, directory)  # heads that decode action tokens: action_tokenizer.json
         state = load_weights(directory / WEIGHTS_FILE, device=device)
         result = model.load_state_dict(state, strict=False)
         unexpected = list(result.unexpected_keys)

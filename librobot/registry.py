@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 CATEGORIES = (
     "vlm",
     "action_head",
+    "action_tokenizer",
     "encoder",
     "framework",
     "robot",
@@ -121,6 +122,7 @@ def _category_decorator(category: str) -> Callable[..., Callable[[Any], Any]]:
 
 register_vlm = _category_decorator("vlm")
 register_action_head = _category_decorator("action_head")
+register_action_tokenizer = _category_decorator("action_tokenizer")
 register_encoder = _category_decorator("encoder")
 register_framework = _category_decorator("framework")
 register_robot = _category_decorator("robot")
@@ -195,6 +197,7 @@ def _import_builtin_components() -> None:
         "librobot.models.vlm",
         "librobot.models.encoders",
         "librobot.models.action_heads",
+        "librobot.models.action_tokenizers",
         "librobot.models.frameworks",
         "librobot.data",
         "librobot.data.transforms",

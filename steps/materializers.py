@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from zenml.enums import ArtifactType
 from zenml.materializers.base_materializer import BaseMaterializer
 
-from librobot.bundle import METADATA_FILE, ONNX_DIR, REQUIRED_FILES, Bundle, BundleError, load_bundle
+from librobot.bundle import METADATA_FILE, ONNX_DIR, OPTIONAL_FILES, REQUIRED_FILES, Bundle, BundleError, load_bundle
 from librobot.data.versioning import file_md5
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib")
@@ -40,7 +40,7 @@ def bundle_files(root: Path) -> list[str]:
     missing = [name for name in REQUIRED_FILES if not (root / name).is_file()]
     if missing:
         raise BundleError(f"{root} is not a complete policy bundle: missing {', '.join(missing)}")
-    files = list(REQUIRED_FILES)
+    files = list(REQUIRED_FILES) + [name for name in OPTIONAL_FILES if (root / name).is_file()]
     if (root / ONNX_DIR).is_dir():
         files += sorted(
             p.relative_to(root).as_posix()

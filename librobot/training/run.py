@@ -45,6 +45,7 @@ def train(
     from librobot.config import validate
     from librobot.data.dataset import ChunkedDataset, collate
     from librobot.models import build_model
+    from librobot.models.action_tokenizers.fitting import prepare_action_tokenizer
     from librobot.policy_spec import PolicySpec
     from librobot.seeding import seed_everything
     from librobot.training.checkpointing import recover_checkpoints
@@ -97,6 +98,7 @@ def train(
         run_name=str(cfg.name),
         callbacks=callbacks,
     )
+    action_tokenizer = prepare_action_tokenizer(model, cfg.data, normalizer, work, resume)  # heads reading tokens
     log.info(
         "training %s: %d train / %d val samples, %s trainable parameters",
         cfg.name,
@@ -134,7 +136,15 @@ def train(
         **env_provenance(train_set),
         "mlflow": {"run_id": result.mlflow_run_id, "tracking_uri": getattr(trainer.tracker, "tracking_uri", None)},
     }
-    save_bundle(output_dir, cfg, trainer.final_state_dict(), normalization, metadata, keep=(TRAIN_DIR,))
+    save_bundle(
+        output_dir,
+        cfg,
+        trainer.final_state_dict(),
+        normalization,
+        metadata,
+        keep=(TRAIN_DIR,),
+        action_tokenizer=action_tokenizer,
+    )
     log.info("policy bundle written to %s (%d steps, %.0f s)", output_dir, result.step, wall)
     return output_dir
 

@@ -36,6 +36,12 @@ TINY = {
         "action_head.vae_layers=1",
         "action_head.latent_dim=8",
     ],
+    "fast": [
+        "action_head.hidden_dim=32",
+        "action_head.num_heads=2",
+        "action_head.num_layers=1",
+        "action_head.tokenizer.vocab_size=128",
+    ],
     "pi0_style": ["framework.prefix_layers=1", "framework.num_heads=2"],
 }
 # transformers VLMs: random-initialized from a tiny config (no checkpoints on this machine)

@@ -103,3 +103,18 @@ def test_manifest_cannot_escape_the_artifact(bundle_dir, tmp_path):
     (uri / "bundle_manifest.json").write_text(json.dumps({"files": ["../../etc/passwd"]}))
     with pytest.raises(BundleError, match="points outside the bundle"):
         materializer.load(Bundle)
+
+
+def test_a_fitted_action_tokenizer_travels_with_the_bundle(bundle_dir, tmp_path):
+    """A FAST policy decodes with its action_tokenizer.json: the artifact must carry it."""
+    import shutil
+
+    from librobot.bundle import load_bundle
+
+    path, _ = bundle_dir
+    copy = shutil.copytree(path, tmp_path / "with_tokenizer")
+    (copy / "action_tokenizer.json").write_text('{"name": "fast"}')
+    materializer, uri = _materializer(tmp_path)
+    materializer.save(load_bundle(copy, with_model=False))
+    assert (uri / "action_tokenizer.json").read_text() == '{"name": "fast"}'
+    assert (materializer.load(Bundle).path / "action_tokenizer.json").read_text() == '{"name": "fast"}'
