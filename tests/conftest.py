@@ -2,6 +2,8 @@
 
 import os
 
+pytest_plugins = ["tests.helpers.fixtures"]  # shared fixtures; helpers import as tests.helpers.<module>
+
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -6,7 +6,7 @@ import os
 
 import pytest
 import torch
-from data_fixtures import write_tiny
+from tests.helpers.data_fixtures import write_tiny
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)

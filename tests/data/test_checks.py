@@ -89,7 +89,7 @@ def test_timestamps_at_another_rate_are_an_fps_mismatch(copy):
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory):
     """A dataset whose mp4 has 64 KB of garbage in its middle (the container index stays intact)."""
-    from data_fixtures import write_noisy
+    from tests.helpers.data_fixtures import write_noisy
 
     root = write_noisy(tmp_path_factory.mktemp("damaged") / "ds")
     video = next((root / "videos").rglob("*.mp4"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from data_fixtures import LENGTHS, episode_arrays
+from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
 from librobot.data.dataset import ChunkedDataset, collate, split_episodes
 

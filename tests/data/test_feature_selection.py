@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from data_fixtures import LENGTHS, episode_arrays
+from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
 from librobot.data.dataset import ChunkedDataset
 from librobot.data.feature_selection import select_features

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from data_fixtures import ACTION_NAMES, FPS, LENGTHS, STATE_NAMES
+from tests.helpers.data_fixtures import ACTION_NAMES, FPS, LENGTHS, STATE_NAMES
 
 from librobot.data.dataset import ChunkedDataset
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from data_fixtures import ACTION_NAMES, FPS, LENGTHS, STATE_NAMES, episode_arrays, smooth_frames, write_tiny
+from tests.helpers.data_fixtures import ACTION_NAMES, FPS, LENGTHS, STATE_NAMES, episode_arrays, smooth_frames, write_tiny
 
 from librobot.data.lerobot_v3 import LeRobotV3Reader
 

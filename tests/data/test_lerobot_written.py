@@ -19,8 +19,7 @@ from librobot.data.dataset import ChunkedDataset
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lerobot_written"
-sys.path.insert(0, str(FIXTURES))
-from lerobot_values import LENGTHS, MOTORS, TASKS, VARIANTS, frames, vectors  # noqa: E402
+from tests.fixtures.lerobot_written.lerobot_values import LENGTHS, MOTORS, TASKS, VARIANTS, frames, vectors
 
 # AV1 at LeRobot's default quality on 32 px gradients: a few grey levels on average
 VIDEO_MEAN_ABS_ERROR = 6.0

@@ -16,8 +16,7 @@ from librobot.data.rlds_import import RldsImportError, default_selection, import
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rlds"
 SRC = FIXTURE / "toy_oxe"
-sys.path.insert(0, str(FIXTURE))
-from rlds_values import ACTION_DIM, INSTRUCTIONS, LENGTHS, STATE_DIM, step_values  # noqa: E402
+from tests.fixtures.rlds.rlds_values import ACTION_DIM, INSTRUCTIONS, LENGTHS, STATE_DIM, step_values
 
 
 @pytest.fixture(scope="module")

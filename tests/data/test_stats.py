@@ -68,7 +68,7 @@ def test_image_stats_are_exact_per_channel():
 
 
 def test_writer_stats_json_matches_numpy(tiny_dataset):
-    from data_fixtures import LENGTHS, episode_arrays
+    from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
     from librobot.data.lerobot_v3 import LeRobotV3Reader
 

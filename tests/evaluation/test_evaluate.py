@@ -6,7 +6,6 @@ import json
 import shutil
 
 import pytest
-from tiny_run import TASKS
 
 from librobot.bundle import CONFIG_FILE, NORMALIZATION_FILE, REQUIRED_FILES
 from librobot.cli import main
@@ -15,6 +14,7 @@ from librobot.evaluation import evaluate
 from librobot.evaluation.rollout import RobotMismatchError, check_robot_matches
 from librobot.evaluation.stats import wilson_interval
 from librobot.robots import load_robot
+from tests.helpers.tiny_run import TASKS
 
 
 def test_eval_cli_writes_report_with_success_per_task(tiny_bundle, tmp_path):

@@ -7,12 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from tiny_run import tiny_config
 
 from librobot.evaluation import evaluate
 from librobot.evaluation.rollout import RobotMismatchError, check_robot_matches
 from librobot.inference.policy import Policy
 from librobot.robots import load_robot
+from tests.helpers.tiny_run import tiny_config
 
 PROPRIO = ["hand_x", "hand_y", "hand_z", "gripper_distance"]
 PREV = [f"prev_{n}" for n in PROPRIO]

@@ -61,3 +61,11 @@ def tiny_config(dataset: Path, *extra: str, head: str = "flow_matching", **train
     from librobot.config import load_config
 
     return load_config("experiment/default", [*tiny_overrides(dataset, head, **training), *extra])
+
+
+def worker_config(dataset: Path, tmp_path: Path) -> Path:
+    """The tiny experiment tests/training/ddp_worker.py trains (3 steps, no EMA), saved for its processes."""
+    from librobot.config import save_config
+
+    cfg = tiny_config(dataset, max_steps=3, checkpoint_every=0, val_every=3, ema_decay="null")
+    return save_config(cfg, tmp_path / "config.yaml")

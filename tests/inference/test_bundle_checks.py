@@ -8,10 +8,10 @@ import math
 import shutil
 
 import pytest
-from tiny_bundle import make_bundle
 
 from librobot.bundle import NORMALIZATION_FILE, BundleError, load_bundle, read_json
 from librobot.inference.policy import Policy
+from tests.helpers.tiny_bundle import make_bundle
 
 
 @pytest.fixture(scope="module")

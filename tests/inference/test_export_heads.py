@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
-import tiny_bundle
 
 from librobot.inference.onnx_export import export_policy
 from librobot.inference.policy import Policy
+from tests.helpers import tiny_bundle
 
 HEADS = {
     "mlp_oft": {"name": "mlp_oft", "hidden_dim": 32, "num_layers": 1, "num_heads": 2, "mlp_hidden_dims": [32]},

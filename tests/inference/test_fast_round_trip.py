@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import tiny_bundle
 
 from librobot.bundle import BundleError, load_bundle
 from librobot.config import load_config
@@ -15,6 +14,7 @@ from librobot.inference.onnx_export import export_policy
 from librobot.inference.policy import Policy
 from librobot.models.action_tokenizers import ACTION_TOKENIZER_FILE
 from librobot.training import train
+from tests.helpers import tiny_bundle
 
 OVERRIDES = [
     f"robot={tiny_bundle.ROBOT}",

@@ -5,12 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
-from tiny_bundle import CAMERAS, INSTRUCTIONS, observation
 
 from librobot.bundle import load_bundle
 from librobot.inference.observation import ObservationError
 from librobot.inference.onnx_export import ExportParityError, export_config, parity, quantize_policy
 from librobot.inference.policy import Policy
+from tests.helpers.tiny_bundle import CAMERAS, INSTRUCTIONS, observation
 
 pytestmark = pytest.mark.numeric  # float-kernel results: `make test` reruns these under avx2
 

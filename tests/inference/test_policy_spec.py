@@ -10,11 +10,11 @@ import json
 import shutil
 
 import pytest
-from tiny_bundle import make_bundle
 
 from librobot.bundle import METADATA_FILE, NORMALIZATION_FILE, load_bundle, update_metadata
 from librobot.choices import ActionRepresentation
 from librobot.policy_spec import BundleError, BundleMetadata, PolicySpec
+from tests.helpers.tiny_bundle import make_bundle
 
 
 @pytest.fixture(scope="module")

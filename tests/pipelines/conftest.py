@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from zenml_home import isolate_zenml_home
+
+from tests.helpers.zenml_home import isolate_zenml_home
 
 ROOT = Path(__file__).resolve().parents[2]
 isolate_zenml_home()

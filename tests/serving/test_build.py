@@ -1,7 +1,8 @@
 import subprocess
 
 import pytest
-from conftest import BIN, REPO
+
+from tests.helpers.serving import BIN, REPO
 
 
 @pytest.mark.slow

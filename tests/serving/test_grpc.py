@@ -8,14 +8,14 @@ import grpc
 import httpx
 import numpy as np
 import pytest
-from conftest import AUTH, TOKEN, encode, free_port
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_helpers import serve_grpc, stub
-from tiny_bundle import CAMERAS, HW, observation
 
 from librobot.inference.policy import Policy
 from librobot.serving.grpc_messages import chunk_array, observation_message
 from librobot.serving.proto import policy_pb2 as pb
+from tests.helpers.grpc_serving import serve_grpc, stub
+from tests.helpers.serving import AUTH, TOKEN, encode, free_port
+from tests.helpers.tiny_bundle import CAMERAS, HW, observation
 
 CALL_AUTH = [("authorization", f"Bearer {TOKEN}")]
 

@@ -7,14 +7,14 @@ import signal
 
 import numpy as np
 import pytest
-from conftest import TOKEN, free_port
-from grpc_helpers import serve_grpc
-from tiny_bundle import observation
 
 from librobot.client import AsyncPolicyClient, Rate, RequestRefused, make_transport
 from librobot.client.async_client import SEED_STRIDE
 from librobot.inference.action_buffer import ActionBuffer
 from librobot.inference.policy import Policy
+from tests.helpers.grpc_serving import serve_grpc
+from tests.helpers.serving import TOKEN, free_port
+from tests.helpers.tiny_bundle import observation
 
 FPS = 10.0  # slower than so100_arm's 30 Hz: room for a loaded machine, chunks still overlap
 

@@ -14,8 +14,9 @@ from urllib.parse import urlparse
 
 import httpx
 import numpy as np
-from conftest import AUTH, SERVE_LOGS, TOKEN, encode
-from tiny_bundle import observation
+
+from tests.helpers.serving import AUTH, SERVE_LOGS, TOKEN, encode
+from tests.helpers.tiny_bundle import observation
 
 TIMEOUT = 120
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import httpx
 import numpy as np
 import pytest
-from conftest import BIN, REPO, encode, serve
 
 from librobot.inference.policy import Policy
+from tests.fixtures.lerobot_written.lerobot_values import MOTORS, frames, vectors
+from tests.helpers.serving import BIN, REPO, encode, serve
 
 FIXTURES = REPO / "tests" / "fixtures" / "lerobot_written"
-sys.path.insert(0, str(FIXTURES))
-from lerobot_values import MOTORS, frames, vectors  # noqa: E402
 
-# a policy small enough to train 3 steps in seconds (the shape of tests/training/tiny_run.py's)
+# a policy small enough to train 3 steps in seconds (the shape of tests/helpers/tiny_run.py's)
 TINY = [
     "data.val_fraction=0",
     "data.action_horizon=4",

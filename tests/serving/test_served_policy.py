@@ -5,8 +5,6 @@ import json
 
 import numpy as np
 import pytest
-from conftest import encode
-from tiny_bundle import observation
 
 from librobot.inference.observation import ObservationError
 from librobot.inference.policy import Policy
@@ -15,6 +13,8 @@ from librobot.serving.batcher import MicroBatcher
 from librobot.serving.payload import Observation, set_spec
 from librobot.serving.served_policy import prepare, run_prepared
 from librobot.serving.service import PolicyService
+from tests.helpers.serving import encode
+from tests.helpers.tiny_bundle import observation
 
 
 class BreakingRuntime:

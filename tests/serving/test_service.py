@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 import pytest
-from conftest import AUTH, encode
-from tiny_bundle import CAMERAS, HW, observation
 
 from librobot.inference.policy import Policy
+from tests.helpers.serving import AUTH, encode
+from tests.helpers.tiny_bundle import CAMERAS, HW, observation
 
 
 def act(url, payload, headers=AUTH, **kw):

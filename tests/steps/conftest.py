@@ -1,5 +1,5 @@
 """Isolated ZenML / MLflow / BentoML homes for step tests (set before zenml is imported anywhere)."""
 
-from zenml_home import isolate_zenml_home
+from tests.helpers.zenml_home import isolate_zenml_home
 
 isolate_zenml_home()

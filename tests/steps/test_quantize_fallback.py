@@ -57,9 +57,8 @@ def test_broken_graphs_fail_the_element_wise_gates():
 @pytest.fixture(scope="module")
 def fp32_bundle(tmp_path_factory):
     """The inference tests' tiny bundle (so100_arm, no simulator), exported to fp32 ONNX only."""
-    from inference.tiny_bundle import make_bundle
-
     from librobot.inference.onnx_export import export_policy
+    from tests.helpers.tiny_bundle import make_bundle
 
     bundle = make_bundle(tmp_path_factory.mktemp("quantize"))
     export_policy(bundle)

@@ -1,6 +1,6 @@
 """One process of the 2-process DDP test: trains the tiny experiment, then saves what it ended with.
 
-Run by ``accelerate launch --multi_gpu --num_processes 2 ddp_worker.py DATASET OUTPUT`` (on a CPU-only
+Run by ``accelerate launch --multi_gpu --num_processes 2 ddp_worker.py CONFIG OUTPUT`` (on a CPU-only
 machine accelerate's launcher starts the processes and the Trainer joins them over gloo), and by two
 ``torchrun --nnodes 2`` agents in test_torchrun_nodes.py.
 """
@@ -14,14 +14,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
+from librobot.checkpoint import save_weights
+from librobot.config import load_config
+from librobot.training import train
+from librobot.training.callbacks import Callback
+
 torch.set_num_threads(1)
-
-from tiny_run import tiny_config  # noqa: E402
-
-from librobot.checkpoint import save_weights  # noqa: E402
-from librobot.training import train  # noqa: E402
-from librobot.training.callbacks import Callback  # noqa: E402
 
 
 class SaveRankWeights(Callback):
@@ -43,7 +41,6 @@ class SaveRankWeights(Callback):
 
 
 if __name__ == "__main__":
-    dataset, out = Path(sys.argv[1]), Path(sys.argv[2])
+    config, out = Path(sys.argv[1]), Path(sys.argv[2])  # the test saves the tiny experiment's config
     out.mkdir(parents=True, exist_ok=True)
-    cfg = tiny_config(dataset, max_steps=3, checkpoint_every=0, val_every=3, ema_decay="null")
-    train(cfg, out / "bundle", callbacks=[SaveRankWeights(out)])
+    train(load_config(config), out / "bundle", callbacks=[SaveRankWeights(out)])

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-from tiny_run import HORIZON, IMAGE_SIZE, TASKS, tiny_config
 
 from librobot.bundle import load_bundle
 from librobot.data.dataset import ChunkedDataset, collate
@@ -15,6 +14,7 @@ from librobot.data.versioning import dataset_md5
 from librobot.robots import load_robot
 from librobot.training import train
 from librobot.training.callbacks import Callback
+from tests.helpers.tiny_run import HORIZON, IMAGE_SIZE, TASKS, tiny_config
 
 
 class KeepModel(Callback):

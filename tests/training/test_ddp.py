@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from librobot.checkpoint import load_weights
+from tests.helpers.tiny_run import worker_config
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
@@ -21,7 +22,7 @@ def test_two_process_ddp_ranks_agree_on_weights(tiny_dataset, tmp_path):
     cmd = [
         str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
-        str(WORKER), str(tiny_dataset), str(tmp_path),
+        str(WORKER), str(worker_config(tiny_dataset, tmp_path)), str(tmp_path),
     ]  # fmt: skip
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

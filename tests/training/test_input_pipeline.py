@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_run import tiny_config
 
 from librobot.data.dataset import ChunkedDataset, collate
 from librobot.training.sampler import DataPosition
 from librobot.training.trainer import Trainer
+from tests.helpers.tiny_run import tiny_config
 
 
 def _batches(cfg, dataset, tmp_path, start: DataPosition, n: int, num_workers: int, **training):

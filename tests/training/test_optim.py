@@ -12,7 +12,7 @@ from librobot.training.optim import build_optimizer, build_scheduler
 
 @pytest.fixture(scope="module")
 def model(tiny_dataset):
-    from tiny_run import tiny_config
+    from tests.helpers.tiny_run import tiny_config
 
     cfg = tiny_config(tiny_dataset)
     return build_model(cfg.model, state_dim=39, action_dim=4, action_horizon=4)

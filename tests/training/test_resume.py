@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_run import tiny_config
 
 from librobot.checkpoint import load_weights
 from librobot.training import train
 from librobot.training.callbacks import Callback
 from librobot.training.checkpointing import list_checkpoints
+from tests.helpers.tiny_run import tiny_config
 
 
 class KillAt(Callback):

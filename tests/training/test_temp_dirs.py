@@ -7,11 +7,10 @@ import subprocess
 import sys
 import textwrap
 
-from tiny_run import tiny_config
-
 from librobot.checkpoint import atomic_dir, recover_atomic_dir
 from librobot.training import train
 from librobot.training.checkpointing import list_checkpoints
+from tests.helpers.tiny_run import tiny_config
 
 
 def test_a_write_killed_by_sigkill_leaves_its_temp_dir_beside_the_target_and_the_next_write_removes_it(tmp_path):

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from librobot.checkpoint import load_weights
+from tests.helpers.tiny_run import worker_config
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
@@ -30,6 +31,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_two_torchrun_nodes_train_in_sync_and_write_one_bundle(tiny_dataset, tmp_path):
+    config = worker_config(tiny_dataset, tmp_path)
     torchrun = Path(sys.executable).with_name("torchrun")
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -54,7 +56,7 @@ def test_two_torchrun_nodes_train_in_sync_and_write_one_bundle(tiny_dataset, tmp
                 "--max-restarts",
                 "0",
                 str(WORKER),
-                str(tiny_dataset),
+                str(config),
                 str(tmp_path),
             ],
             env=env,

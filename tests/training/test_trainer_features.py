@@ -6,11 +6,11 @@ import json
 import math
 
 import torch
-from tiny_run import tiny_config
 
 from librobot.checkpoint import load_weights
 from librobot.training import train
 from librobot.training.callbacks import EarlyStopping
+from tests.helpers.tiny_run import tiny_config
 
 
 def test_grad_accumulation_equals_one_larger_batch(tiny_dataset, tmp_path):

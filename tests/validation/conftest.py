@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # lerobot_fixture, shared by the tests here
-
-from lerobot_fixture import FPS, write_dataset  # noqa: E402
-
 from librobot.robots import RobotSpec  # noqa: E402
+from tests.helpers.lerobot_fixture import FPS, write_dataset
 
 
 @pytest.fixture(scope="session")

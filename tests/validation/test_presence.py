@@ -6,9 +6,9 @@ import shutil
 import subprocess
 
 import pytest
-from lerobot_fixture import write_dataset
 
 from librobot.validation.presence import ensure_dataset
+from tests.helpers.lerobot_fixture import write_dataset
 
 
 def test_missing_dataset_is_pulled_from_the_dvc_remote(tmp_path, tiny_robot):
