@@ -43,9 +43,9 @@ lock: setup
 	$(BIN)/pip install -q -e ".[all]"
 	$(BIN)/pip freeze --exclude-editable | grep -vi '^librobot' > requirements.lock
 
-## The gRPC policy server's Python modules (*_pb2.py, *_pb2_grpc.py, *.pyi), from its .proto.
+## The gRPC messages (policy_pb2.py, .pyi) from their .proto; the service binding is policy_rpc.py (by hand).
 proto: setup
-	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. \
 		librobot/serving/proto/policy.proto
 
 ## The images (Dockerfile targets train, deploy and train-cuda), then the services of

@@ -73,7 +73,7 @@ def grpc_unary(target: str, messages: list, levels: list[int]) -> list[dict]:
     import grpc
 
     from librobot.serving.proto import policy_pb2 as pb
-    from librobot.serving.proto import policy_pb2_grpc as pb_grpc
+    from librobot.serving.proto import policy_rpc
 
     local = threading.local()  # one channel per client thread: N robots, N connections
     channels = []
@@ -82,7 +82,7 @@ def grpc_unary(target: str, messages: list, levels: list[int]) -> list[dict]:
         if not hasattr(local, "stub"):
             local.channel = grpc.insecure_channel(target)
             channels.append(local.channel)
-            local.stub = pb_grpc.PolicyStub(local.channel)
+            local.stub = policy_rpc.PolicyStub(local.channel)
         started = time.perf_counter()
         local.stub.Act(pb.ActRequest(observations=[msg]), timeout=120)
         return 1000 * (time.perf_counter() - started)
@@ -101,7 +101,7 @@ def grpc_stream(target: str, messages: list) -> dict:
     import grpc
 
     from librobot.serving.proto import policy_pb2 as pb
-    from librobot.serving.proto import policy_pb2_grpc as pb_grpc
+    from librobot.serving.proto import policy_rpc
 
     outbox: queue.Queue = queue.Queue()
 
@@ -111,7 +111,7 @@ def grpc_stream(target: str, messages: list) -> dict:
 
     ms = []
     with grpc.insecure_channel(target) as channel:
-        replies = pb_grpc.PolicyStub(channel).ActStream(requests(), timeout=600)
+        replies = policy_rpc.PolicyStub(channel).ActStream(requests(), timeout=600)
         for i, msg in enumerate(messages):
             started = time.perf_counter()
             outbox.put(pb.StreamRequest(id=i, observation=msg))

@@ -13,7 +13,7 @@ from librobot.client.transport import RequestRefused, ServerUnavailable
 from librobot.serving.grpc_messages import chunk_array, observation_message
 from librobot.serving.guard import DEFAULT_MAX_BYTES
 from librobot.serving.proto import policy_pb2 as pb
-from librobot.serving.proto import policy_pb2_grpc as pb_grpc
+from librobot.serving.proto import policy_rpc
 
 # worth another try: nobody answered in time, nobody listens, overloaded, or a server-side failure
 RETRYABLE = (
@@ -40,7 +40,7 @@ class GrpcTransport:
                 ("grpc.max_reconnect_backoff_ms", 1000),
             ],
         )
-        self.stub = pb_grpc.PolicyStub(self.channel)
+        self.stub = policy_rpc.PolicyStub(self.channel)
         self.call_metadata = [("authorization", f"Bearer {token}")] if token else []
 
     def metadata(self) -> dict[str, Any]:

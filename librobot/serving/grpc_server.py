@@ -38,7 +38,7 @@ from librobot.serving.guard import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, TOKEN_ENV
 from librobot.serving.payload import MAX_OBSERVATIONS_PER_REQUEST
 from librobot.serving.policy_call import ActRefused, Refusal, act_prepared, served_metadata
 from librobot.serving.proto import policy_pb2 as pb
-from librobot.serving.proto import policy_pb2_grpc as pb_grpc
+from librobot.serving.proto import policy_rpc
 from librobot.serving.served_policy import PreparedObservation, prepare, run_prepared
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Policy"].full_name  # librobot.policy.v1.Policy
@@ -48,7 +48,7 @@ REQUEST_TIMEOUT_S = 60.0  # the HTTP service's request timeout
 logger = logging.getLogger("librobot.serving")
 
 
-class PolicyServicer(pb_grpc.PolicyServicer):
+class PolicyServicer:
     def __init__(self, tag: str, policy: Policy, meta: dict[str, Any]) -> None:
         self.tag = tag
         self.policy = policy
@@ -172,7 +172,7 @@ async def start_server(
             ("grpc.so_reuseport", 0),  # a second server on the same port fails instead of sharing it
         ],
     )
-    pb_grpc.add_PolicyServicer_to_server(PolicyServicer(full_tag, policy, meta), server)
+    policy_rpc.add_policy_service(PolicyServicer(full_tag, policy, meta), server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     bound = server.add_insecure_port(f"{host}:{port}")

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -43,48 +44,51 @@ SERVE_LOGS: dict[str, Path] = {}  # base URL -> the log file of that server
 
 
 @contextlib.contextmanager
-def serve(packaged, bentoml_env, log_dir: Path, **env_extra: str):
-    """A real `bentoml serve` on loopback; yields its base URL (its log: ``SERVE_LOGS[url]``)."""
-    port = free_port()
-    env = {**bentoml_env, "LIBROBOT_MODEL_TAG": packaged, **env_extra}
-    log = open(log_dir / "serve.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            str(BIN / "bentoml"),
-            "serve",
-            "librobot.serving.service:PolicyService",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its workers share our process group id: stopped together below
-    )
-    url = f"http://127.0.0.1:{port}"
-    SERVE_LOGS[url] = Path(log.name)
+def server_process(command: list[str], env: dict, log_path: Path, ready: Callable[[], bool], timeout_s: float):
+    """``command`` in its own process group, yielded once ``ready()``; the whole group stops on exit.
+
+    ``ready`` polls the server (and returns False while it cannot answer yet); the server exiting
+    first, or not being ready within ``timeout_s``, raises with the tail of its log.
+    """
+    log = open(log_path, "w")  # noqa: SIM115
+    # a new session: the server's workers share its process group id and stop together below
+    proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    name = " ".join(Path(command[0]).name.split() + command[1:2])
     try:
-        deadline = time.monotonic() + 180
-        while True:
+        deadline = time.monotonic() + timeout_s
+        while not ready():
             if proc.poll() is not None:
-                raise RuntimeError(f"bentoml serve exited with {proc.returncode}: {Path(log.name).read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+                raise RuntimeError(f"{name} exited with {proc.returncode}: {log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"bentoml serve not ready in 180 s: {Path(log.name).read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
+                raise RuntimeError(f"{name} not ready in {timeout_s:g} s: {log_path.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGCONT)  # a test may have stopped it
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def serve(packaged, bentoml_env, log_dir: Path, **env_extra: str):
+    """A real `bentoml serve` on loopback; yields its base URL (its log: ``SERVE_LOGS[url]``)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "bentoml"), "serve", "librobot.serving.service:PolicyService", "--host", "127.0.0.1"]
+    env = {**bentoml_env, "LIBROBOT_MODEL_TAG": packaged, **env_extra}
+    SERVE_LOGS[url] = log_dir / "serve.log"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    with server_process([*command, "--port", str(port)], env, SERVE_LOGS[url], ready, timeout_s=180):
+        yield url
