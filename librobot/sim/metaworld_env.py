@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from librobot.registry import register_env
+from librobot.robots.metaworld_sawyer import METAWORLD_SAWYER
+from librobot.robots.spec import Camera
 
 MT10 = (
     "reach-v3",
@@ -53,6 +55,13 @@ def expand_tasks(spec: str | list[str] | tuple[str, ...]) -> list[str]:
     return out
 
 
+# MetaWorld's reach experts move the *hand* onto the goal, but success is the distance from the
+# fingertip centre, 4.5 cm below the hand, to the goal: <= 5 cm. Their demonstrations end 4.5 cm off,
+# so a policy that copies them within a centimetre fails about half its reaches (measured: the default
+# policies reached 5-6/10 from full state with the hand within 1-2 cm of the goal). Corrected here.
+HAND_AIMING_EXPERTS = frozenset({"reach-v3", "reach-wall-v3"})
+
+
 def instruction_for(task: str) -> str:
     """A fixed sentence per known task; other tasks get one made from the name."""
     if task in INSTRUCTIONS:
@@ -75,9 +84,6 @@ class MetaWorldEnv:
         os.environ.setdefault("MUJOCO_GL", "egl")
         import mujoco
         from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
-
-        from librobot.robots.metaworld_sawyer import METAWORLD_SAWYER
-        from librobot.robots.spec import Camera
 
         key = f"{task}-goal-observable"
         if key not in ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE:
@@ -132,13 +138,23 @@ class MetaWorldEnv:
         from metaworld.policies import ENV_POLICY_MAP
 
         policy = ENV_POLICY_MAP[self.task]()
+        aims_hand = self.task in HAND_AIMING_EXPERTS
 
         def act(obs: dict[str, Any]) -> np.ndarray:
+            state = np.asarray(obs["state"], dtype=np.float64)
+            if aims_hand:  # aim the fingertip centre, which MetaWorld scores, at the goal: raise the hand's target
+                state = state.copy()
+                state[-3:] += self._hand_above_tcp()
             with warnings.catch_warnings():  # the experts warn about their own gains on every step
                 warnings.simplefilter("ignore", UserWarning)
-                return np.clip(policy.get_action(obs["state"]), -1.0, 1.0)
+                return np.clip(policy.get_action(state), -1.0, 1.0)
 
         return act
+
+    def _hand_above_tcp(self) -> np.ndarray:
+        """The hand's position (what the state reports) minus the fingertip centre's (what success measures)."""
+        raw = self._env.unwrapped
+        return np.asarray(raw.get_endeff_pos() - raw.tcp_center, dtype=np.float64)
 
     def close(self) -> None:
         if self._renderer is not None:
