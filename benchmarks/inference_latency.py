@@ -25,30 +25,46 @@ RUNTIMES = ("torch", "onnx", "onnx-int8")
 WARMUP = 3
 
 
+def observation_pool(policy_dir: str, calls: int, batch: int, seed: int):
+    """``calls * batch`` distinct observations recorded from the bundle's dataset, the same for every
+    runtime and benchmark (a fixed seed): no call reuses a frame, so no feature cache hit is counted
+    that a robot would not get."""
+    from librobot.bundle import load_bundle
+    from librobot.inference.samples import recorded_observations
+
+    pool = recorded_observations(load_bundle(policy_dir, with_model=False), batch * calls, seed=seed)
+    if len(pool) < batch * calls:
+        raise SystemExit(f"the dataset has {len(pool)} frames; {calls} distinct calls of batch {batch} need more")
+    return pool
+
+
+def raw_observation(pool, call: int, batch: int, cameras: list[str]) -> dict:
+    """Call ``call``'s observations from ``observation_pool`` as a robot sends them (images [H, W, 3])."""
+    import numpy as np
+
+    part = pool.slice(call * batch, (call + 1) * batch)
+    return {
+        "images": {cam: np.moveaxis(part.images[:, c], 1, -1) for c, cam in enumerate(cameras)},
+        "state": part.state,
+        "instruction": part.instructions,
+    }
+
+
 def measure(policy_dir: str, runtime: str, batch: int, repeats: int, threads: int, seed: int) -> dict:
     """Runs inside the child process."""
     import numpy as np
     import torch
 
     torch.set_num_threads(threads)
-    from librobot.bundle import load_bundle
     from librobot.inference.policy import Policy
-    from librobot.inference.samples import recorded_observations
 
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     policy = Policy.from_bundle(policy_dir, runtime=runtime, threads=threads)
     calls = WARMUP + repeats
-    pool = recorded_observations(load_bundle(policy_dir, with_model=False), batch * calls, seed=seed)
-    if len(pool) < batch * calls:
-        raise SystemExit(f"the dataset has {len(pool)} frames; {calls} distinct calls of batch {batch} need more")
+    pool = observation_pool(policy_dir, calls, batch, seed)
 
     def observation(call: int) -> dict:
-        part = pool.slice(call * batch, (call + 1) * batch)
-        return {
-            "images": {cam: np.moveaxis(part.images[:, c], 1, -1) for c, cam in enumerate(policy.spec.cameras)},
-            "state": part.state,
-            "instruction": part.instructions,
-        }
+        return raw_observation(pool, call, batch, policy.spec.cameras)
 
     for call in range(WARMUP):
         policy.act(observation(call), seed=call)
@@ -69,6 +85,8 @@ def measure(policy_dir: str, runtime: str, batch: int, repeats: int, threads: in
         "repeats": repeats,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rss_before_load_mb": round(rss_start / 1024, 1),
+        # a graph that takes the instruction's features runs the text graph once per instruction (cached)
+        "text_graph_calls": text.graph_calls if (text := getattr(policy.runtime, "text", None)) else None,
     }
 
 
@@ -103,7 +121,8 @@ def main() -> int:
         "threads": args.threads,
         "machine": machine,
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-        "observations": "distinct frames from the bundle's dataset on every call, the same for every runtime",
+        "observations": "distinct frames from the bundle's dataset on every call, the same for every runtime; "
+        "the instruction repeats (the dataset's tasks), so a split export's text graph runs once per task",
         "results": results,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

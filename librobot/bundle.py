@@ -23,9 +23,12 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from librobot.checkpoint import atomic_dir, load_weights, save_weights, write_text_atomic
+from librobot.models import build_model
+from librobot.models.action_tokenizers import attach_action_tokenizer, model_action_tokenizer, save_action_tokenizer
 from librobot.models.action_tokenizers.bundle_file import ACTION_TOKENIZER_FILE
 from librobot.policy_spec import BundleError, BundleMetadata, PolicySpec
-from librobot.robots import RobotSpec
+from librobot.robots import RobotSpec, load_robot
+from librobot.robots.from_dataset import names_dataset_robot
 
 CONFIG_FILE = "config.yaml"
 WEIGHTS_FILE = "model.safetensors"
@@ -89,8 +92,6 @@ def save_bundle(
     ``action_tokenizer`` (heads that read action tokens; taken from ``model`` when it is the module)
     is written as ``action_tokenizer.json``.
     """
-    from librobot.models.action_tokenizers import model_action_tokenizer, save_action_tokenizer
-
     if action_tokenizer is None:
         action_tokenizer = model_action_tokenizer(model)
     directory = Path(directory)
@@ -167,8 +168,6 @@ def _declared_robot(cfg: DictConfig | None) -> RobotSpec | None:
     robot_cfg = cfg.get("robot") if cfg is not None else None
     if robot_cfg is None:
         return None
-    from librobot.robots import load_robot
-    from librobot.robots.from_dataset import names_dataset_robot
 
     if names_dataset_robot(robot_cfg):  # robot=dataset: the spec comes from the dataset's own stats
         return None
@@ -207,8 +206,6 @@ def update_metadata(directory: str | Path, **entries: Any) -> dict[str, Any]:
 
 def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = True) -> Bundle:
     """Load a bundle; the model is rebuilt from config.yaml and gets the safetensors weights."""
-    from librobot.models.action_tokenizers import attach_action_tokenizer
-
     directory = Path(directory)
     if not directory.is_dir():
         raise BundleError(f"policy bundle {directory} does not exist")
@@ -237,8 +234,6 @@ def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = T
 
 
 def build_model_for(cfg: DictConfig, normalization: dict[str, Any]):
-    from librobot.models import build_model
-
     spec = PolicySpec.from_dict(normalization)
     return build_model(
         cfg.model,

@@ -6,6 +6,9 @@ optimizer's ``state_dict``, RNG states, a step counter) as ``<name>.safetensors`
 run killed mid-write never leaves a half checkpoint where a resume would find it; what a killed
 write leaves (``.<name>.tmp-*``) stays next to the output, never in /tmp, and the next write or
 run start removes it.
+
+torch and safetensors load where tensors are written or read: the atomic-file helpers, and
+``librobot.bundle`` with them, import without torch (the serving image has none).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from safetensors.torch import load_file, save_file
+
+if TYPE_CHECKING:
+    import torch
 
 _TENSOR = "__tensor__"
 _TUPLE = "__tuple__"
@@ -30,6 +34,8 @@ _INT_KEYS = "__int_keys__"
 
 
 def _split(obj: Any, tensors: dict[str, torch.Tensor], prefix: str) -> Any:
+    import torch
+
     if isinstance(obj, torch.Tensor):
         key = prefix or "value"
         tensors[key] = obj.detach().cpu().contiguous()
@@ -66,6 +72,8 @@ def _join(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def save_tree(directory: str | Path, name: str, tree: Any) -> None:
+    from safetensors.torch import save_file
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
@@ -75,6 +83,8 @@ def save_tree(directory: str | Path, name: str, tree: Any) -> None:
 
 
 def load_tree(directory: str | Path, name: str) -> Any:
+    from safetensors.torch import load_file
+
     directory = Path(directory)
     tensors = load_file(str(directory / f"{name}.safetensors"))
     skeleton = json.loads((directory / f"{name}.json").read_text())
@@ -84,6 +94,9 @@ def load_tree(directory: str | Path, name: str) -> Any:
 def save_weights(
     module_or_state: torch.nn.Module | dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None
 ) -> None:
+    import torch
+    from safetensors.torch import save_file
+
     state = module_or_state.state_dict() if isinstance(module_or_state, torch.nn.Module) else module_or_state
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     path = Path(path)
@@ -93,6 +106,8 @@ def save_weights(
 
 
 def load_weights(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
     return load_file(str(path), device=device)
 
 

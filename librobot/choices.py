@@ -91,6 +91,13 @@ class BetaSchedule(Choice):
     SQUAREDCOS_CAP_V2 = "squaredcos_cap_v2"
 
 
+class ActionDecoding(Choice):
+    """How ``openvla_style`` decodes a chunk's action tokens."""
+
+    AUTOREGRESSIVE = "autoregressive"  # OpenVLA: one token per forward pass, each after the previous
+    PARALLEL = "parallel"  # OpenVLA-OFT: every token in one pass, placeholders attending to each other
+
+
 class PromotionStage(Choice):
     STAGING = "staging"
     PRODUCTION = "production"
@@ -112,5 +119,6 @@ CONFIG_CHOICES: dict[str, type[Choice]] = {
     "export.quantize": QuantizeMode,
     "export.int8_mode": Int8Mode,
     "model.action_head.beta_schedule": BetaSchedule,
+    "model.framework.decoding": ActionDecoding,
 }
 OPTIONAL_CHOICES = {"export.quantize", "eval.protocol"}

@@ -23,6 +23,7 @@ from librobot.choices import CONFIG_CHOICES, OPTIONAL_CHOICES, NormalizationMode
 from librobot.data.config import DataConfig
 from librobot.evaluation.config import EvalConfig
 from librobot.inference.config import ExportConfig
+from librobot.registry import RegistryError, component_config
 from librobot.training.config import TrainingConfig
 
 
@@ -124,8 +125,6 @@ def validate(cfg: Any) -> DictConfig:
     everything that built the model.
     """
     from omegaconf.errors import OmegaConfBaseException
-
-    from librobot.registry import RegistryError, component_config
 
     try:
         merged = OmegaConf.merge(OmegaConf.structured(ExperimentConfig), cfg)

@@ -28,7 +28,8 @@ PIPELINE_NAME = "librobot-training"
 
 
 def _component(func):
-    # the image has librobot and kfp installed (requirements.lock): nothing to pip install at run time
+    # the image has librobot and kfp installed (requirements.lock): nothing to pip install at run time.
+    # KFP runs a lightweight component's body alone in its container: each imports what it uses inside it
     return dsl.component(base_image=IMAGE, install_kfp_package=False)(func)
 
 

@@ -4,6 +4,10 @@ ZenML's steps (``steps/``) and Kubeflow's components (``librobot/kubeflow_pipeli
 in and out of these functions; what a step does, and its defaults, live here, so the two
 orchestrators cannot diverge. Both hand the steps the *resolved* experiment config as YAML (with
 ``data.path`` set), so a cache keyed on the steps' inputs re-runs them when the config changes.
+
+An op imports its heavy stack when it runs (torch for normalize, train, export, quantize and evaluate;
+pandas for validation): ``librobot kubeflow compile`` imports this module for its defaults, and each
+Kubeflow component runs one op in its own container.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from librobot.config import load_config, validate
+from librobot.bundle import update_metadata
+from librobot.config import load_config, save_config, validate
 from librobot.data.normalizer import Normalizer
 from librobot.promotion import PromotionPolicy
+from librobot.serving.package import package_policy
+from librobot.training.distributed import accelerate_train_command
 
 DEFAULT_EXPERIMENT = "experiment/default"
 DEFAULT_DATASET = "data/default"
@@ -49,7 +56,7 @@ def from_struct(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_dataset(path: str) -> dict[str, str]:
     """``dvc pull`` the dataset when it is missing; ``{"path", "md5"}`` (the DVC md5 names the data)."""
-    from librobot.validation.presence import ensure_dataset
+    from librobot.validation.presence import ensure_dataset  # lazy: pandas (see the module docstring)
 
     return ensure_dataset(path)
 
@@ -59,6 +66,7 @@ def validate_dataset(config_yaml: str, dataset_path: str, settings: Mapping[str,
 
     Returns the report; raises ``DatasetValidationError`` (``.report``) when the data fails it.
     """
+    # lazy: pandas (see the module docstring)
     from librobot.validation import DatasetValidationError, ValidationSettings, validate_for_experiment
 
     cfg = experiment_config(config_yaml, dataset_path)
@@ -72,7 +80,7 @@ def validate_dataset(config_yaml: str, dataset_path: str, settings: Mapping[str,
 
 def normalize(config_yaml: str, dataset_path: str) -> Normalizer:
     """The normalizer of what the policy trains on: the experiment's features and action representation."""
-    from librobot.data.dataset import ChunkedDataset
+    from librobot.data.dataset import ChunkedDataset  # lazy: torch (see the module docstring)
 
     cfg = experiment_config(config_yaml, dataset_path)
     data = ChunkedDataset.from_config(cfg.data, split="train", load_images=False, validate=False)
@@ -91,13 +99,10 @@ def train(
     cfg = experiment_config(config_yaml, dataset_path)
     output = Path(output)
     if num_processes <= 1:
-        from librobot.training import train as train_policy
+        from librobot.training import train as train_policy  # lazy: torch (see the module docstring)
 
         return Path(train_policy(cfg, output, resume=resume, normalizer=normalizer))
     import subprocess
-
-    from librobot.cli.train import accelerate_train_command
-    from librobot.config import save_config
 
     output.mkdir(parents=True, exist_ok=True)
     config = save_config(cfg, output.parent / f"{output.name}.config.yaml")
@@ -110,13 +115,14 @@ def train(
 
 def export(bundle_path: str | Path) -> dict[str, Any]:
     """fp32 ONNX into the bundle's ``onnx/``; raises when ONNX Runtime disagrees with torch (parity gate)."""
-    from librobot.inference.onnx_export import export_policy
+    from librobot.inference.onnx_export import export_policy  # lazy: torch (see the module docstring)
 
     return export_policy(bundle_path)
 
 
 def quantize(bundle_path: str | Path, mode: str | None) -> dict[str, Any]:
     """int8/int4 under its gates from the export step's fp32 graph; a rejection is recorded, never raised."""
+    # lazy: torch (see the module docstring)
     from librobot.evaluation import closed_loop_comparison
     from librobot.inference.onnx_export import try_quantize
 
@@ -125,7 +131,7 @@ def quantize(bundle_path: str | Path, mode: str | None) -> dict[str, Any]:
 
 def evaluate(bundle_path: str | Path, output: str | Path, episodes_per_task: int, settings: Mapping[str, Any]) -> dict:
     """Closed-loop rollouts in the bundle's simulator (``settings``: eval overrides such as tasks, max_steps)."""
-    from librobot.evaluation import evaluate as evaluate_policy
+    from librobot.evaluation import evaluate as evaluate_policy  # lazy: torch (see the module docstring)
 
     return evaluate_policy(
         bundle_path, output, episodes=episodes_per_task, overrides=from_struct(settings), progress=False
@@ -134,7 +140,7 @@ def evaluate(bundle_path: str | Path, output: str | Path, episodes_per_task: int
 
 def quantization_notes(quantize_report: Mapping[str, Any]) -> dict[str, str]:
     """What a promotion record says about quantization: the served runtime and why a graph was rejected."""
-    from librobot.inference.onnx_export import quantization_notes as notes
+    from librobot.inference.onnx_export import quantization_notes as notes  # lazy: torch (module docstring)
 
     return notes(dict(quantize_report))
 
@@ -145,9 +151,6 @@ def promotion_policy(values: Mapping[str, Any] | None) -> PromotionPolicy:
 
 def package(bundle_path: str | Path, name: str, model_version: str | None = None) -> str:
     """A BentoML model from the promoted bundle; returns its tag."""
-    from librobot.bundle import update_metadata
-    from librobot.serving.package import package_policy
-
     if model_version:
         update_metadata(bundle_path, model_version=model_version)
     return package_policy(bundle_path, name=name)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from librobot.checkpoint import write_text_atomic
 from librobot.choices import PromotionStage
 
 SUCCESS_KEY = "closed_loop_success_rate"  # model-version metadata every evaluated version carries
@@ -176,8 +177,6 @@ def promote_in_registry(
     """
     import datetime as dt
     import shutil
-
-    from librobot.checkpoint import write_text_atomic
 
     registry = Path(registry)
     registry.mkdir(parents=True, exist_ok=True)

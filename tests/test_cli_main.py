@@ -1,6 +1,6 @@
 """`python -m librobot.cli` is the CLI, and the multi-process launch the Kubeflow train component runs works.
 
-The command line comes from ``librobot.cli.train.accelerate_train_command``, the function the
+The command line comes from ``librobot.training.distributed.accelerate_train_command``, the function the
 component calls, so the test and the cluster cannot drift apart.
 """
 
@@ -33,7 +33,7 @@ def test_python_dash_m_librobot_cli_runs_the_cli():
 
 
 def test_kubeflow_train_component_command_launches_under_accelerate(tmp_path):
-    from librobot.cli.train import accelerate_train_command
+    from librobot.training.distributed import accelerate_train_command
 
     argv = accelerate_train_command(tmp_path / "config.yaml", tmp_path / "run", num_processes=2, launch_args=["--cpu"])
     assert argv[:2] == ["accelerate", "launch"] and argv[argv.index("-m") + 1] == "librobot.cli"

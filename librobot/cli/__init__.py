@@ -16,8 +16,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from librobot.logging import setup_logging
+
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    # lazy (CLI): the registry pulls omegaconf; `librobot --help` stays fast
     from librobot.registry import REGISTRY
 
     categories = [args.category] if args.category else list(REGISTRY.categories)
@@ -32,7 +35,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
-    from librobot.config import load_config
+    from librobot.config import load_config  # lazy (CLI): omegaconf; `librobot --help` stays fast
 
     print(OmegaConf.to_yaml(load_config(args.config, args.overrides), resolve=True), end="")
     return 0
@@ -63,8 +66,6 @@ COMMAND_GROUPS = ("data", "train", "evaluate", "infer", "export", "package", "se
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from librobot.logging import setup_logging
-
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from librobot.cli import print_json
+from librobot.data.versioning import dataset_md5
+
+# lazy imports below (CLI): the data and sim modules pull numpy, omegaconf and pyarrow; `librobot --help` stays fast
+
 
 def _generate(args: argparse.Namespace) -> int:
     from librobot.sim.action_noise import ActionNoise
@@ -36,7 +41,6 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from librobot.cli import print_json
     from librobot.data.info import dataset_summary
 
     print_json(dataset_summary(args.path))
@@ -90,8 +94,6 @@ def _convert_v21(args: argparse.Namespace) -> int:
 
 
 def _md5(args: argparse.Namespace) -> int:
-    from librobot.data.versioning import dataset_md5
-
     print(dataset_md5(args.path))
     return 0
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from librobot.choices import EvalProtocol, Runtime
+from librobot.cli import print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,8 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from librobot.cli import print_json
-    from librobot.evaluation import evaluate
+    from librobot.evaluation import evaluate  # lazy (CLI): torch, the simulators; `librobot --help` stays fast
 
     overrides = {
         "env": args.env,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from librobot.cli import print_json
+from librobot.logging import console
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="export a policy bundle to ONNX (+ int8/int4), parity-gated")
@@ -23,10 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from librobot.cli import print_json
+    # lazy (CLI): export and evaluation pull torch; `librobot --help` stays fast
     from librobot.evaluation import closed_loop_comparison
     from librobot.inference.onnx_export import export_policy, quantize_policy
-    from librobot.logging import console
 
     with console.status(f"exporting {args.policy} (parity on recorded observations)"):
         if args.quantize_only:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from librobot.cli import print_json
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("infer", help="action chunks of a policy bundle for recorded observations")
@@ -21,8 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
-    from librobot.cli import print_json
-    from librobot.inference.infer import run_inference
+    from librobot.inference.infer import run_inference  # lazy (CLI): torch; `librobot --help` stays fast
 
     print_json(run_inference(args.policy, args.runtime, args.observation, args.count, args.seed))
     return 0

@@ -18,7 +18,7 @@ DEFAULT_PACKAGE = "infra/kubeflow/training_pipeline.yaml"
 
 
 def _pipelines_module():
-    import librobot.kubeflow_pipeline
+    import librobot.kubeflow_pipeline  # lazy (CLI): kfp and the pipeline's library; `librobot --help` stays fast
 
     return librobot.kubeflow_pipeline
 
@@ -98,6 +98,7 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     import yaml
 
+    # lazy (CLI): both pull omegaconf; `librobot --help` stays fast
     from librobot.config import load_config
     from librobot.training import trainjob
 

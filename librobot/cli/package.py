@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_package(args: argparse.Namespace) -> int:
-    from librobot.serving.package import package_policy
+    from librobot.serving.package import package_policy  # lazy (CLI): numpy, omegaconf; `librobot --help` stays fast
 
     print(package_policy(args.policy, name=args.name, runtime=args.runtime))
     return 0

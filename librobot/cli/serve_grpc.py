@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 
+from librobot.serving import DEFAULT_MODEL_NAME
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from librobot.serving.package import DEFAULT_MODEL_NAME
-
     p = subparsers.add_parser(
         "serve-grpc", help="serve a packaged policy over gRPC (the HTTP service's model, checks and token)"
     )
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _cmd_serve_grpc(args: argparse.Namespace) -> int:
     import asyncio
 
-    from librobot.serving.grpc_server import serve
+    from librobot.serving.grpc_server import serve  # lazy (CLI): grpc; `librobot --help` stays fast
 
     asyncio.run(serve(args.model, args.host, args.port, args.runtime))
     return 0

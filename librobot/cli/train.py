@@ -7,42 +7,6 @@ import os
 import subprocess
 from pathlib import Path
 
-# the multi-process launcher's entry point: `python -m librobot.cli` (librobot/cli/__main__.py)
-CLI_MODULE = "librobot.cli"
-ACCELERATE_CONFIGS = "accelerate"  # configs/accelerate/<name>.yaml: ddp, fsdp, deepspeed_zero2, ...
-
-
-def accelerate_train_command(
-    config: str | Path,
-    output: str | Path,
-    num_processes: int | None,
-    launch_args: list[str] | tuple[str, ...] = (),
-    train_args: list[str] | tuple[str, ...] = (),
-) -> list[str]:
-    """``accelerate launch ... -m librobot.cli train`` for ``num_processes`` processes (one per GPU).
-
-    The Kubeflow train component runs exactly this; ``launch_args`` go to ``accelerate launch``
-    before the script (e.g. ``["--cpu"]`` in tests, ``["--config_file", path]``); ``num_processes``
-    None leaves the count to the accelerate config. ``train_args`` follow ``train`` (``--resume``, overrides).
-    """
-    count = ["--num_processes", str(num_processes)] if num_processes is not None else []
-    launch = ["accelerate", "launch", *launch_args, *count, "-m", CLI_MODULE]
-    return [*launch, "train", "--config", str(config), "--output", str(output), *train_args]
-
-
-def accelerate_config_path(name: str) -> Path:
-    """``configs/accelerate/<name>.yaml`` (or ``name`` itself when it is a YAML file)."""
-    from librobot.config import config_dir
-
-    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
-        return Path(name)
-    folder = config_dir() / ACCELERATE_CONFIGS
-    path = folder / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in folder.glob("*.yaml"))
-        raise ValueError(f"--accelerate-config {name!r}: no {path}; choose one of {known} or give a YAML file")
-    return path
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -70,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # lazy (CLI): config pulls omegaconf, training torch; `librobot --help` stays fast
     from librobot.config import load_config
     from librobot.data.normalizer import Normalizer
     from librobot.training import train
@@ -85,7 +50,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _launch(args: argparse.Namespace) -> int:
     """Run this same command under ``accelerate launch --config_file ...`` (which starts the processes)."""
-    from librobot.training.distributed import launched_rank
+    # lazy (CLI): distributed pulls omegaconf through librobot.config; `librobot --help` stays fast
+    from librobot.training.distributed import accelerate_config_path, accelerate_train_command, launched_rank
 
     if launched_rank() is not None:
         raise ValueError(

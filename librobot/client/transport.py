@@ -40,6 +40,7 @@ class Transport(Protocol):
 
 def make_transport(url: str, token: str | None = None) -> Transport:
     """``http://host:port`` (or https) -> ``HttpTransport``; ``grpc://host:port`` -> ``GrpcTransport``."""
+    # lazy: the transports import this module's errors, and each pulls its own optional client (httpx, grpc)
     if url.startswith(("http://", "https://")):
         from librobot.client.http_transport import HttpTransport
 

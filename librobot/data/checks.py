@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from librobot.data.lerobot_v3 import INDEX_FEATURES, _column_to_numpy
+from librobot.data.lerobot_v3 import INDEX_FEATURES, _column_to_numpy, camera_name
+from librobot.data.video import scan_video, video_info
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,6 @@ def _check_file(path: str, cols: dict, eps: list[dict], features: dict, fps: flo
 
 
 def _check_videos(root: Path, info: dict, episodes: list[dict], cameras: list[str], fps: float) -> list[DataProblem]:
-    from librobot.data.video import video_info
-
     out: list[DataProblem] = []
     seen: dict[str, dict | None] = {}
     scans: dict[str, Any] = {}
@@ -190,8 +189,6 @@ def _stamp(path: Path) -> tuple[int, int]:
 @functools.lru_cache(maxsize=64)
 def _scan(path: str, size: int, mtime_ns: int, fps: float) -> Any:
     """A full decode per file version: the train and val datasets of one run check the same videos."""
-    from librobot.data.video import scan_video
-
     return scan_video(path, fps)
 
 
@@ -228,8 +225,6 @@ def _ranges(frames: list[int]) -> str:
 
 def _check_usable(info_path: Path, features: dict[str, Any]) -> list[DataProblem]:
     """What training would refuse although every file is sound: vectors it needs, cameras it cannot read."""
-    from librobot.data.lerobot_v3 import camera_name
-
     out = []
     for key in ("observation.state", "action"):
         spec = features.get(key)

@@ -17,8 +17,11 @@ import torch
 
 from librobot.choices import Split
 from librobot.data.action_repr import check_representation, episode_delta, representation_stats, to_relative
+from librobot.data.checks import DatasetError, check_dataset
 from librobot.data.feature_selection import select_features
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
+from librobot.data.normalizer import Normalizer
+from librobot.data.transforms import build_transforms
 
 
 def split_episodes(num_episodes: int, val_fraction: float, seed: int) -> dict[str, list[int]]:
@@ -62,8 +65,6 @@ class ChunkedDataset(torch.utils.data.Dataset):
         if action_horizon < 1 or obs_horizon < 1:
             raise ValueError(f"action_horizon and obs_horizon must be >= 1, got {action_horizon}, {obs_horizon}")
         if validate:  # refuse bad input up front, with every problem named, instead of mid-training
-            from librobot.data.checks import DatasetError, check_dataset
-
             problems = check_dataset(path)
             if problems:
                 raise DatasetError(problems)
@@ -98,7 +99,6 @@ class ChunkedDataset(torch.utils.data.Dataset):
         self.cache_bytes = int(cache_mb * 2**20)
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cached = 0
-        from librobot.data.transforms import build_transforms
 
         self.transform = build_transforms(transforms) if transforms else None
 
@@ -216,8 +216,6 @@ class ChunkedDataset(torch.utils.data.Dataset):
         return out
 
     def normalizer(self, modes: Mapping[str, str]):
-        from librobot.data.normalizer import Normalizer
-
         names = {self.state_key: self.state_names, self.action_key: self.action_names}
         return Normalizer.from_stats(self.stats(), modes, names)
 

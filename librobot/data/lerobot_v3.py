@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from librobot.data.stats import ImageStats, RunningStats, compute_stats, stats_from_json, stats_to_json
+from librobot.data.video import CODEC_LABEL, VideoDecoder, VideoEncoder, pick_codec
 
 CODEBASE_VERSION = "v3.0"
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
@@ -97,7 +98,6 @@ class LeRobotV3Writer:
         video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_MB,
         overwrite: bool = False,
     ):
-        from librobot.data.video import CODEC_LABEL, pick_codec
 
         self.root = Path(root)
         if (self.root / "meta" / "info.json").exists() and not overwrite:
@@ -224,8 +224,6 @@ class LeRobotV3Writer:
         return {"data/chunk_index": cur.chunk, "data/file_index": cur.file}
 
     def _write_video(self, key: str, frames: np.ndarray) -> dict[str, Any]:
-        from librobot.data.video import VideoEncoder
-
         enc = self._video.get(key)
         cur = self._video_cursor[key]
         if enc is not None and enc.bytes_written >= self.video_mb * 2**20:
@@ -442,8 +440,6 @@ class LeRobotV3Reader:
 
     def decode_episode(self, episode: int, key: str) -> np.ndarray:
         """uint8 [T, H, W, 3] frames of one camera for one episode (one seek, sequential decode)."""
-        from librobot.data.video import VideoDecoder
-
         key = self.camera_key_of(key)
         if self.features[key].get("dtype") == "image":
             return self._inline_episode(episode, key)

@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from librobot.data.action_repr import from_relative
+from librobot.data.dataset import ChunkedDataset, collate
+from librobot.inference.observation import CheckedObservation
+
 
 def offline_metrics(
     policy: Any,
@@ -25,10 +29,6 @@ def offline_metrics(
 ) -> dict[str, Any]:
     """L1 / MSE per action dimension, overall and per task, on the bundle's validation split."""
     import torch
-
-    from librobot.data.action_repr import from_relative
-    from librobot.data.dataset import ChunkedDataset, collate
-    from librobot.inference.observation import CheckedObservation
 
     path = Path(dataset_path or data_cfg["path"])
     dataset = ChunkedDataset(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from librobot.choices import EvalProtocol
+from librobot.data.lerobot_v3 import LeRobotV3Reader
 
 METAWORLD_DIFFICULTY: dict[str, tuple[str, ...]] = {
     "easy": (
@@ -123,8 +124,6 @@ def recorded_seeds(dataset: str | Path) -> dict[str, set[int]] | None:
     None when the dataset is not at hand or does not say (recorded elsewhere).
     """
     import json
-
-    from librobot.data.lerobot_v3 import LeRobotV3Reader
 
     root = Path(dataset)
     if not (root / "meta" / "info.json").is_file():

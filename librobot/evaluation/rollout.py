@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from librobot.choices import ActionMode
+from librobot.evaluation.video import tile_cameras
+from librobot.inference.action_buffer import ActionBuffer
 from librobot.inference.policy import Policy
 from librobot.robots import RobotSpec
 from librobot.sim import Env
@@ -116,9 +118,6 @@ def run_episode(
     temporal ensembling: a chunk every step, see ``ActionBuffer``). ``state_index``: the env state
     features the policy reads (``check_robot_matches``), None for all of them.
     """
-    from librobot.evaluation.video import tile_cameras
-    from librobot.inference.action_buffer import ActionBuffer
-
     if execute_steps < 1 or execute_steps > policy.action_horizon:
         raise ValueError(
             f"eval.execute_steps must be in [1, {policy.action_horizon}] (the bundle's action horizon), got {execute_steps}"

@@ -15,10 +15,18 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
+from librobot.bundle import load_bundle, update_metadata
 from librobot.evaluation.config import EvalConfig
+from librobot.evaluation.offline import offline_metrics
 from librobot.evaluation.protocols import get_protocol, group_summary, protocol_settings, seen_seeds
+from librobot.evaluation.report import write_report
+from librobot.evaluation.rollout import check_robot_matches, run_episode
+from librobot.evaluation.stats import wilson_interval
+from librobot.evaluation.video import write_video
+from librobot.inference.policy import Policy
 from librobot.logging import get_logger
 from librobot.progress import Progress
+from librobot.sim import make_env
 
 log = get_logger("evaluation")
 
@@ -81,14 +89,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate the bundle at ``policy_dir``; writes ``output``/report.json, report.md, plots/, videos/."""
     import torch
-
-    from librobot.bundle import load_bundle, update_metadata
-    from librobot.evaluation.report import write_report
-    from librobot.evaluation.rollout import check_robot_matches, run_episode
-    from librobot.evaluation.stats import wilson_interval
-    from librobot.evaluation.video import write_video
-    from librobot.inference.policy import Policy
-    from librobot.sim import make_env
 
     policy_dir, output = Path(policy_dir), Path(output)
     info = load_bundle(policy_dir, with_model=False)  # config and metadata only; Policy loads the weights
@@ -235,8 +235,6 @@ def _task_summary(episodes: list[dict[str, Any]], videos: list[str], wilson) -> 
 
 def _offline(policy: Any, info: Any, cfg: EvalConfig, dataset: str | Path | None) -> dict[str, Any] | None:
     """Held-out action error, when the training dataset is at hand (skipped, with a note, if not)."""
-    from librobot.evaluation.offline import offline_metrics
-
     if not cfg.offline:
         return None
     recorded = (info.metadata.get("dataset") or {}).get("path")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from librobot.checkpoint import scratch_dir
 from librobot.evaluation.run import evaluate
 from librobot.logging import get_logger
 
@@ -17,8 +18,6 @@ log = get_logger("evaluation.runtime_comparison")
 
 def closed_loop_comparison(bundle_dir: Path, runtime: str, episodes: int, max_drop: float) -> dict[str, Any]:
     """Success rate of fp32 ONNX and ``runtime`` in the bundle's simulator, on the same seeds."""
-    from librobot.checkpoint import scratch_dir
-
     rates = {}
     with scratch_dir(bundle_dir) as tmp:  # inside the bundle: a killed run leaves nothing in /tmp
         for rt in ("onnx", runtime):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from librobot.data.video import VideoEncoder
+
 
 def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> Path:
     """``frames``: uint8 [H, W, 3] each; even sizes are padded in (yuv420p needs them)."""
-    from librobot.data.video import VideoEncoder
-
     if not frames:
         raise ValueError(f"no frames to write to {path}")
     h, w = frames[0].shape[:2]

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 @dataclass
 class ExportConfig:
     opset: int = 18
+    # Where the framework encodes the instruction apart (VLAFramework.splits_text), export it as its
+    # own graph (onnx/text.onnx) whose output the policy graph takes, so runtimes run the text encoder
+    # once per instruction (inference/text_features.py); false: one graph that encodes it every call.
+    text_graph: bool = True
     # fp32 ONNX vs torch in normalized action units (range ~[-1, 1]); float32 reassociation in ORT's
     # fused kernels reaches ~1e-4 on a 10-step unrolled sampler, so the gate sits just above it
     parity_max_abs_err: float = 3e-4

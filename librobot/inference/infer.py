@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from librobot.bundle import load_bundle
 from librobot.inference.policy import Policy
+from librobot.inference.samples import recorded_observations
 
 
 def load_npz_observation(path: str | Path) -> dict[str, Any]:
@@ -22,9 +24,6 @@ def load_npz_observation(path: str | Path) -> dict[str, Any]:
 
 
 def run_inference(bundle: str | Path, runtime: str, observation: str | Path | None, count: int, seed: int) -> dict:
-    from librobot.bundle import load_bundle
-    from librobot.inference.samples import recorded_observations
-
     policy = Policy.from_bundle(bundle, runtime=runtime)
     if observation is not None:
         observations = [load_npz_observation(observation)]

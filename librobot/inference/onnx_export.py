@@ -1,10 +1,15 @@
 """Export a bundle's policy to ONNX, check it against torch, and quantize it under gates.
 
-One graph per policy: ``framework.export_forward(images, state, input_ids, attention_mask, noise)``
+The policy graph is ``framework.export_forward(images, state, input_ids, attention_mask, noise)``
 with the denoising loop unrolled at the configured step count (docs/serving.md says why), batch
-dynamic. Sampling heads take the noise as an input, so ONNX Runtime and torch are compared on the
-same noise and the export is deterministic. Files go to ``<bundle>/onnx/``; the parity report goes
-to ``metadata.json["export"]`` and is returned.
+dynamic. Where the framework encodes the instruction apart (``splits_text``, ``export.text_graph``),
+the instruction becomes a graph of its own: ``text.onnx`` is ``framework.text_features(input_ids,
+attention_mask) -> text_tokens, text_mask`` and ``policy.onnx`` is ``export_forward_from_text(images,
+state, text_tokens, text_mask, noise)``, so a runtime encodes each instruction once
+(``text_features.py``). The fp32 gate runs the whole served path (text graph, its cache, policy
+graph) against torch's single ``export_forward``. Sampling heads take the noise as an input, so ONNX
+Runtime and torch are compared on the same noise and the export is deterministic. Files go to
+``<bundle>/onnx/``; the parity report goes to ``metadata.json["export"]`` and is returned.
 """
 
 from __future__ import annotations
@@ -19,11 +24,22 @@ from typing import Any, cast
 import numpy as np
 from omegaconf import OmegaConf
 
+from librobot.bundle import METADATA_FILE, load_bundle, read_json, update_metadata
+from librobot.checkpoint import scratch_dir
 from librobot.choices import Int8Mode, QuantizeMode
 from librobot.inference.config import ExportConfig
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
-from librobot.inference.runtime import ONNX_INPUTS, ONNX_OUTPUT
+from librobot.inference.runtime import ONNX_INPUTS, ONNX_INPUTS_FROM_TEXT, ONNX_OUTPUT
 from librobot.inference.samples import ObservationBatch, recorded_observations
+from librobot.inference.text_features import (
+    TEXT_ONNX_FILE,
+    TEXT_ONNX_INPUTS,
+    TEXT_ONNX_OUTPUTS,
+    TextFeatures,
+    pad_rows,
+    takes_text_features,
+)
+from librobot.inference.tokenizer import save_tokenizer
 from librobot.logging import get_logger
 
 log = get_logger("inference.export")
@@ -113,22 +129,51 @@ def torch_reference(model: Any, feeds: dict[str, np.ndarray], batch: int = 8) ->
     return np.concatenate(outs)
 
 
+def torch_text_features(model: Any, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """torch's instruction features for the feeds' token ids: what the text graph must reproduce."""
+    import torch
+
+    with torch.inference_mode():
+        tokens, mask = model.text_features(
+            torch.from_numpy(feeds["input_ids"]), torch.from_numpy(feeds["attention_mask"])
+        )
+    return tokens.float().cpu().numpy(), mask.cpu().numpy().astype(bool)
+
+
+def graph_feeds(path: Path, input_names: Sequence[str], feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The inputs the policy graph at ``path`` takes, from ``model_feeds``' token ids: a graph that takes
+    the instruction's features gets them from the text graph beside it, through the runtime's cache."""
+    out = {k: v for k, v in feeds.items() if k in input_names}
+    if takes_text_features(list(input_names)):
+        text = TextFeatures(path.parent / TEXT_ONNX_FILE, threads=1)
+        out["text_tokens"], out["text_mask"] = text(feeds["input_ids"], feeds["attention_mask"])
+    return out
+
+
+def graph_inputs(path: Path) -> list[str]:
+    """The input names of the ONNX graph at ``path``."""
+    import onnx
+
+    return [i.name for i in onnx.load(str(path), load_external_data=False).graph.input]
+
+
 def ort_outputs(path: Path, feeds: dict[str, np.ndarray], batch: int = 8) -> np.ndarray:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
+    inputs = graph_feeds(path, [i.name for i in session.get_inputs()], feeds)
     outs = []
     for start in range(0, len(feeds["images"]), batch):
-        outs.append(session.run([ONNX_OUTPUT], {k: feeds[k][start : start + batch] for k in names})[0])
+        outs.append(session.run([ONNX_OUTPUT], {k: v[start : start + batch] for k, v in inputs.items()})[0])
     return np.concatenate(outs)
 
 
 # -- export ----------------------------------------------------------------------------------------
-def export_graph(model: Any, feeds: dict[str, np.ndarray], path: Path, opset: int) -> Path:
-    """torch.onnx.export (dynamo) of ``model.export_forward`` with a dynamic batch, weights inside the file."""
+def export_graph(model: Any, feeds: dict[str, np.ndarray], path: Path, opset: int, from_text: bool = False) -> Path:
+    """torch.onnx.export (dynamo) of the policy graph with a dynamic batch, weights inside the file:
+    ``model.export_forward`` (token ids in), or ``export_forward_from_text`` (the text graph's outputs in)."""
     import torch
 
     class ExportForward(torch.nn.Module):
@@ -139,20 +184,66 @@ def export_graph(model: Any, feeds: dict[str, np.ndarray], path: Path, opset: in
         def forward(self, images, state, input_ids, attention_mask, noise=None):
             return self.inner.export_forward(images, state, input_ids, attention_mask, noise)
 
-    names = [k for k in ONNX_INPUTS if k in feeds]
-    example = {k: torch.from_numpy(feeds[k][:2]) for k in names}  # batch 2: 0/1 would be specialized
+    class ExportForwardFromText(ExportForward):
+        def forward(self, images, state, text_tokens, text_mask, noise=None):
+            return self.inner.export_forward_from_text(images, state, text_tokens, text_mask, noise)
+
+    example = {k: torch.from_numpy(v[:2]) for k, v in feeds.items()}  # batch 2: 0/1 would be specialized
     batch = torch.export.Dim("batch", min=1, max=4096)
     seq = torch.export.Dim("seq", min=1, max=4096)  # instructions pad to the longest in a batch
-    dynamic = {k: ({0: batch, 1: seq} if k in ("input_ids", "attention_mask") else {0: batch}) for k in names}
+    dynamic: dict[str, dict[int, Any]] = {k: {0: batch} for k in (*ONNX_INPUTS, *ONNX_INPUTS_FROM_TEXT)}
+    dynamic["input_ids"] = dynamic["attention_mask"] = {0: batch, 1: seq}
+    if from_text:
+        example["text_tokens"], example["text_mask"] = model.text_features(
+            example["input_ids"], example["attention_mask"]
+        )
+        if example["text_tokens"].shape[1] > 1:  # word pieces pad to the longest; one pooled token is fixed
+            dynamic["text_tokens"] = dynamic["text_mask"] = {0: batch, 1: seq}
+    names = [k for k in (ONNX_INPUTS_FROM_TEXT if from_text else ONNX_INPUTS) if k in example]
+    module = (ExportForwardFromText if from_text else ExportForward)(model)
+    return export_module(module, {k: example[k] for k in names}, [ONNX_OUTPUT], dynamic, path, opset)
+
+
+def export_text_graph(model: Any, feeds: dict[str, np.ndarray], path: Path, opset: int) -> Path:
+    """The text graph: ``model.text_features(input_ids, attention_mask) -> text_tokens, text_mask``."""
+    import torch
+
+    class TextForward(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner.text_features(input_ids, attention_mask)
+
+    example = {k: torch.from_numpy(feeds[k][:2]) for k in TEXT_ONNX_INPUTS}
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    seq = torch.export.Dim("seq", min=1, max=4096)
+    dynamic: dict[str, dict[int, Any]] = {k: {0: batch, 1: seq} for k in TEXT_ONNX_INPUTS}
+    return export_module(TextForward(model), example, list(TEXT_ONNX_OUTPUTS), dynamic, path, opset)
+
+
+def export_module(
+    module: Any,
+    example: dict[str, Any],
+    outputs: list[str],
+    dynamic: dict[str, dict[int, Any]] | None,
+    path: Path,
+    opset: int,
+) -> Path:
+    """torch.onnx.export as every librobot graph is exported: dynamo, ``module(**example)`` with inputs named
+    by ``example``'s keys, weights inside the file, optimized; ``dynamic`` None: static shapes."""
+    import torch
+
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
-        ExportForward(model).eval(),
+        module.eval(),
         (),
         str(path),
         kwargs=example,
-        input_names=names,
-        output_names=[ONNX_OUTPUT],
-        dynamic_shapes=dynamic,
+        input_names=list(example),
+        output_names=outputs,
+        dynamic_shapes=None if dynamic is None else {k: dynamic[k] for k in example},
         opset_version=opset,
         dynamo=True,
         external_data=False,
@@ -191,8 +282,6 @@ def quantize_int8(
     op_types: Sequence[str] = ("MatMul", "Gemm"),
 ) -> Path:
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from librobot.checkpoint import scratch_dir
 
     prepped = out.with_name(out.stem + ".prep.onnx")
     # ONNX Runtime's quantizer writes its calibration models through tempfile: keep them beside the
@@ -274,7 +363,7 @@ def export_policy(
     closed_loop: ClosedLoopRunner | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Export ``bundle_dir`` to ``onnx/policy.onnx`` (+ a quantized graph); returns the parity report.
+    """Export ``bundle_dir`` to ``onnx/policy.onnx`` (+ ``text.onnx``, + a quantized graph); returns the parity report.
 
     ``overrides`` set fields of the bundle's ``export`` config (e.g. ``closed_loop_episodes=10``).
     ``closed_loop`` runs the quantized graph's closed-loop gate (``librobot.evaluation.closed_loop_comparison``;
@@ -282,29 +371,58 @@ def export_policy(
     """
     import torch
 
-    from librobot.inference.tokenizer import save_tokenizer
-
     job = _ExportJob(bundle_dir, cfg, closed_loop, quantize=quantize, int8_mode=int8_mode, **overrides)
     save_tokenizer(job.model, job.onnx_dir / TOKENIZER_DIR, instructions=job.tasks)
-    fp32 = job.onnx_dir / ONNX_FILES["onnx"]
-    log.info("exporting %s to %s (opset %d)", type(job.model).__name__, fp32, job.cfg.opset)
+    fp32, text = job.onnx_dir / ONNX_FILES["onnx"], job.onnx_dir / TEXT_ONNX_FILE
+    split = job.cfg.text_graph and job.model.splits_text()
+    text.unlink(missing_ok=True)  # a text graph of an earlier export must never pair with this policy graph
+    log.info(
+        "exporting %s to %s%s (opset %d)",
+        type(job.model).__name__,
+        fp32,
+        " + text.onnx" if split else "",
+        job.cfg.opset,
+    )
     with torch.no_grad():
-        export_graph(job.model, job.feeds, fp32, job.cfg.opset)
+        if split:
+            export_text_graph(job.model, job.feeds, text, job.cfg.opset)
+        export_graph(job.model, job.feeds, fp32, job.cfg.opset, from_text=split)
     report = job.new_report()
+    try:
+        report["text_graph"] = _text_graph_report(job.model, job.feeds, text) if split else None
+    except ExportParityError:
+        fp32.unlink(missing_ok=True)
+        text.unlink(missing_ok=True)
+        raise
     gate = _gate(
         "fp32",
-        parity(job.reference, ort_outputs(fp32, job.feeds)),
+        parity(job.reference, ort_outputs(fp32, job.feeds)),  # through the text graph when there is one
         job.cfg.parity_max_abs_err,
         job.cfg.parity_min_cosine,
     )
     report["fp32"] = {"file": fp32.name, **gate}
     if not gate["passed"]:
         fp32.unlink(missing_ok=True)
+        text.unlink(missing_ok=True)
         job.record(report)
         raise ExportParityError(f"ONNX fp32 disagrees with torch beyond the gate: {_describe(gate)}")
     if job.cfg.quantize:
         job.quantize(report)
     return job.record(report)
+
+
+def _text_graph_report(model: Any, feeds: dict[str, np.ndarray], path: Path) -> dict[str, Any]:
+    """The text graph's own agreement with torch (valid tokens only; the gate is on the whole path's actions)."""
+    want, want_mask = torch_text_features(model, feeds)
+    got, got_mask = TextFeatures(path, threads=1)(feeds["input_ids"], feeds["attention_mask"])
+    # the cache keeps each instruction's valid tokens, packed: pack torch's the same way
+    ref, ref_mask = pad_rows([row[keep] for row, keep in zip(want, want_mask, strict=True)])
+    if not np.array_equal(ref_mask, got_mask):
+        raise ExportParityError(
+            f"text graph masks disagree with torch: valid tokens per instruction {got_mask.sum(1).tolist()} "
+            f"vs {ref_mask.sum(1).tolist()}"
+        )
+    return {"file": path.name, "tokens": int(want.shape[1]), **parity(ref, got)}
 
 
 def quantize_policy(
@@ -337,8 +455,6 @@ def try_quantize(
     bundle serves fp32 (runtime ``onnx``; ``librobot.serving.package`` packages what exists).
     Returns ``{"mode", "passed", "runtime", ["rejected"], ...gate metrics}``.
     """
-    from librobot.bundle import METADATA_FILE, read_json, update_metadata
-
     if not mode:
         return {"mode": None, "passed": True, "runtime": "onnx", "skipped": "no quantization configured"}
     QuantizeMode.parse(mode, "quantize mode (or empty)")
@@ -384,7 +500,6 @@ class _ExportJob:
     def __init__(
         self, bundle_dir: str | Path, cfg: ExportConfig | None, closed_loop: ClosedLoopRunner | None, **overrides: Any
     ) -> None:
-        from librobot.bundle import load_bundle
 
         self.started = time.perf_counter()
         self.closed_loop = closed_loop
@@ -420,7 +535,8 @@ class _ExportJob:
             calibration = None
             if cfg.int8_mode == "static":
                 calib_obs = recorded_observations(self.bundle, cfg.calibration_samples, seed=cfg.parity_seed + 1)
-                calibration = model_feeds(self.model, self.normalizer, calib_obs, seed=cfg.parity_seed + 1)
+                feeds = model_feeds(self.model, self.normalizer, calib_obs, seed=cfg.parity_seed + 1)
+                calibration = graph_feeds(fp32, graph_inputs(fp32), feeds)
             log.info("quantizing to int8 (%s, %d nodes kept float)", cfg.int8_mode, len(exclude))
             quantize_int8(fp32, target, cfg.int8_mode, calibration, exclude, list(cfg.quant_op_types))
         else:
@@ -453,8 +569,6 @@ class _ExportJob:
             raise ExportParityError(f"{quantize} graph misses its gate: {_describe(entry)}")
 
     def record(self, report: dict[str, Any]) -> dict[str, Any]:
-        from librobot.bundle import update_metadata
-
         report["seconds"] = round(time.perf_counter() - self.started, 2)
         update_metadata(self.bundle.path, export=json.loads(json.dumps(report, default=str)))
         return report

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from librobot.bundle import load_bundle
 from librobot.choices import Runtime
+from librobot.data.action_repr import from_relative
 from librobot.inference.observation import CheckedObservation, ObservationSpec, StateHistory, check_observation
-from librobot.inference.runtime import PolicyRuntime
+from librobot.inference.runtime import OrtRuntime, PolicyRuntime, TorchRuntime
 from librobot.policy_spec import PolicySpec
 
 ONNX_FILES = {"onnx": "policy.onnx", "onnx-int8": "policy.int8.onnx", "onnx-int4": "policy.int4.onnx"}
@@ -45,17 +47,11 @@ class Policy:
 
     @classmethod
     def from_bundle(cls, path: str | Path, runtime: str = "torch", threads: int | None = None) -> Policy:
-        from librobot.bundle import load_bundle
-
         Runtime.parse(runtime, "runtime")
         bundle = load_bundle(path, with_model=runtime == "torch")
         if runtime == "torch":
-            from librobot.inference.runtime import TorchRuntime
-
             engine: Any = TorchRuntime(bundle.model)
         else:
-            from librobot.inference.runtime import OrtRuntime
-
             engine = OrtRuntime(bundle.onnx_dir / ONNX_FILES[runtime], bundle.onnx_dir / TOKENIZER_DIR, threads=threads)
             engine.name = runtime
         return cls(engine, bundle.spec)
@@ -110,7 +106,5 @@ class Policy:
         """Normalized chunk [B, H, Da] -> robot units, clipped; ``state`` [B, Ds] is the current raw state."""
         actions = np.asarray(self.normalizer.unnormalize("action", np.asarray(normalized, dtype=np.float64)))
         if self.representation == "relative":
-            from librobot.data.action_repr import from_relative
-
             actions = from_relative(actions, state)
         return self.robot.clip(actions.astype(np.float64), "action")

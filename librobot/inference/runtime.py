@@ -3,6 +3,10 @@
 ``run(images, state, instructions, noise) -> normalized action chunk [B, H, Da]`` with numpy in
 and out. ``images`` uint8 ``[B, n_cam, 3, H, W]``, ``state`` normalized float32 ``[B, T, Ds]``,
 ``noise`` float32 ``[B, H, Da]`` (or None for heads that do not sample).
+
+An exported policy graph takes the instruction either as token ids (one graph) or as the text
+graph's features (``text_features.py``: computed once per instruction, cached by token ids); the
+runtime reads which from the graph's inputs, so bundles exported either way run alike.
 """
 
 from __future__ import annotations
@@ -12,8 +16,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from librobot.inference.text_features import TEXT_ONNX_FILE, TextFeatures, takes_text_features
+from librobot.inference.tokenizer import TextTokenizer
+
 # input names of every exported policy graph, in export_forward's argument order
 ONNX_INPUTS = ("images", "state", "input_ids", "attention_mask", "noise")
+# ... and of a policy graph that takes the instruction's features, in export_forward_from_text's order
+ONNX_INPUTS_FROM_TEXT = ("images", "state", "text_tokens", "text_mask", "noise")
 ONNX_OUTPUT = "actions"
 
 
@@ -58,12 +67,13 @@ class TorchRuntime:
 
 
 class OrtRuntime:
-    """An exported policy graph in ONNX Runtime, with the tokenizer files stored beside it."""
+    """An exported policy graph in ONNX Runtime, with the tokenizer files (and text graph) stored beside it.
+
+    ``text`` is the instruction's features behind their cache when the graph takes them (else None).
+    """
 
     def __init__(self, onnx_path: str | Path, tokenizer_dir: str | Path, threads: int | None = None) -> None:
         import onnxruntime as ort
-
-        from librobot.inference.tokenizer import TextTokenizer
 
         self.path = Path(onnx_path)
         if not self.path.is_file():
@@ -75,6 +85,9 @@ class OrtRuntime:
         self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.tokenizer = TextTokenizer.load(tokenizer_dir)
+        self.text: TextFeatures | None = None
+        if takes_text_features(self.input_names):
+            self.text = TextFeatures(self.path.parent / TEXT_ONNX_FILE, threads=threads)
         self.name = "onnx"
 
     def samples(self) -> bool:
@@ -87,9 +100,11 @@ class OrtRuntime:
         feeds = {
             "images": np.ascontiguousarray(images, dtype=np.uint8),
             "state": np.ascontiguousarray(state, dtype=np.float32),
-            "input_ids": tokens["input_ids"],
-            "attention_mask": tokens["attention_mask"],
         }
+        if self.text is not None:
+            feeds["text_tokens"], feeds["text_mask"] = self.text(tokens["input_ids"], tokens["attention_mask"])
+        else:
+            feeds.update(tokens)
         if self.samples():
             if noise is None:
                 raise ValueError(f"{self.path.name} samples from noise: pass noise [B, H, Da]")

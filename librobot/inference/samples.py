@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from librobot.inference.observation import ObservationSpec, check_observation
+from librobot.sim import make_env
 
 
 @dataclass
@@ -46,6 +47,7 @@ def recorded_observations(bundle: Any, count: int, seed: int = 0) -> Observation
 
 
 def _from_dataset(bundle: Any, path: Path, count: int, seed: int) -> ObservationBatch:
+    # lazy: the dataset pulls torch, and onnx_export (which imports this module) imports torch where it uses it
     from librobot.data.dataset import ChunkedDataset
 
     source = bundle.spec.state_source  # a selected state (data.state_features)
@@ -72,7 +74,6 @@ def _from_env(bundle: Any, env_meta: dict[str, Any], count: int, seed: int) -> O
     import os
 
     os.environ.setdefault("MUJOCO_GL", "egl")
-    from librobot.sim import make_env
 
     spec = ObservationSpec.from_spec(bundle.spec)
     env = make_env(env_meta["name"], **dict(env_meta.get("kwargs") or {}))

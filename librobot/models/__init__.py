@@ -12,6 +12,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from librobot.registry import build
+
 
 def build_model(
     model_cfg: Mapping[str, Any] | DictConfig,
@@ -22,8 +24,6 @@ def build_model(
     num_cameras: int = 1,
 ):
     """Build the framework of ``model_cfg`` (a node with ``vlm``, ``encoder``, ``action_head``, ``framework``)."""
-    from librobot.registry import build
-
     cfg = model_cfg if isinstance(model_cfg, DictConfig) else OmegaConf.create(dict(model_cfg))
     missing = [part for part in ("vlm", "encoder", "action_head", "framework") if part not in cfg]
     if missing:

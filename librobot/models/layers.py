@@ -101,12 +101,15 @@ class Attention(nn.Module):
     ) -> torch.Tensor:
         """``kv``: precomputed (k, v) of the context; None means self-attention over ``x``.
 
-        ``key_mask``: bool [B, N_keys], True where a key may be attended to.
+        ``key_mask``: bool, True where a key may be attended to: [B, N_keys] for every query alike, or
+        [B, N_queries, N_keys] per query (block-causal attention, octo_style).
         """
         b, n, d = x.shape
         q = self.q(x).view(b, n, self.num_heads, -1).transpose(1, 2)
         k, v = kv if kv is not None else self.project_kv(x)
-        attn_mask = key_mask[:, None, None, :] if key_mask is not None else None
+        attn_mask = None
+        if key_mask is not None:
+            attn_mask = key_mask[:, None, None, :] if key_mask.dim() == 2 else key_mask[:, None]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         return self.out(y.transpose(1, 2).reshape(b, n, d))
 

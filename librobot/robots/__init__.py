@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from librobot.registry import REGISTRY
 from librobot.robots.spec import Camera, Feature, RobotSpec, SafeMode
 
 __all__ = ["Camera", "Feature", "RobotSpec", "SafeMode", "load_robot"]
 
 
 def load_robot(source: str | Path | Mapping[str, Any] | RobotSpec) -> RobotSpec:
-    from librobot.registry import REGISTRY
-
     if isinstance(source, RobotSpec):
         return source
     if isinstance(source, Path) or (isinstance(source, str) and source.endswith((".yaml", ".yml"))):

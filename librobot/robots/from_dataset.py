@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from librobot.data.feature_selection import select_features
+from librobot.robots import load_robot
 from librobot.robots.spec import Camera, Feature, RobotSpec
 
 DATASET_ROBOT = "dataset"
@@ -33,8 +35,6 @@ def names_dataset_robot(robot_cfg: Any) -> bool:
 
 def resolve_robot(robot_cfg: Any, reader: Any, selections: Mapping[str, Any] | None = None) -> RobotSpec:
     """The config's robot, or the dataset's own (``reader``, a LeRobotV3Reader) when the config says ``dataset``."""
-    from librobot.robots import load_robot
-
     if not names_dataset_robot(robot_cfg):
         return load_robot(robot_cfg)
     selections = selections or {}
@@ -55,8 +55,6 @@ def robot_from_dataset(
 
     ``state_selection`` / ``action_selection`` (``FeatureSelection``): the dimensions the policy uses.
     """
-    from librobot.data.feature_selection import select_features
-
     for key in (state_key, action_key):
         if key not in reader.features:
             raise ValueError(f"{reader.root}: dataset has no feature {key!r}; it has {sorted(reader.features)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from librobot.registry import REGISTRY
 from librobot.robots.spec import RobotSpec
 
 
@@ -18,7 +19,6 @@ def with_known_safe_action(spec: RobotSpec) -> RobotSpec:
     """``spec``, with the safe values of the robot this code defines by that name when ``spec`` has none."""
     if any(f.safe is not None for f in spec.action):
         return spec
-    from librobot.registry import REGISTRY
 
     try:
         known = REGISTRY.get("robot", spec.name)

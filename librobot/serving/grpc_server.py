@@ -36,10 +36,10 @@ from librobot.serving.batcher import MicroBatcher
 from librobot.serving.grpc_messages import chunk_message, parse_observation
 from librobot.serving.guard import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, TOKEN_ENV
 from librobot.serving.payload import MAX_OBSERVATIONS_PER_REQUEST
-from librobot.serving.policy_call import ActRefused, Refusal, act_prepared, served_metadata
+from librobot.serving.policy_call import ActRefused, Refusal, act_prepared, load_packaged, served_metadata
 from librobot.serving.proto import policy_pb2 as pb
 from librobot.serving.proto import policy_rpc
-from librobot.serving.served_policy import PreparedObservation, prepare, run_prepared
+from librobot.serving.served_policy import PreparedObservation, load_served_policy, prepare, run_prepared
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Policy"].full_name  # librobot.policy.v1.Policy
 DEFAULT_PORT = 50051
@@ -156,9 +156,6 @@ async def start_server(
     tag: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, runtime: str | None = None
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
     """Load the packaged model, start serving; returns (server, bound port, health servicer)."""
-    from librobot.serving.policy_call import load_packaged
-    from librobot.serving.served_policy import load_served_policy
-
     full_tag, path, meta = load_packaged(tag)
     policy = load_served_policy(path, meta, runtime)
     token = os.environ.get(TOKEN_ENV) or None

@@ -1,6 +1,7 @@
 """Package an exported policy bundle as a BentoML model that carries its normalization.
 
-The model holds the ONNX graph(s), the tokenizer files and the bundle's config; its metadata holds
+The model holds the ONNX graph(s) (and the text graph they share, where the instruction is encoded
+apart), the tokenizer files and the bundle's config; its metadata holds
 everything the service needs to check and normalize observations (robot spec, normalizer modes and
 stats, cameras, image shape, chunk settings) plus the versions (model version, dataset md5, code
 commit, export parity). The service reads that metadata and nothing else.
@@ -14,10 +15,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from librobot.bundle import CONFIG_FILE, METADATA_FILE, NORMALIZATION_FILE, WEIGHTS_FILE, read_json
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
+from librobot.inference.text_features import TEXT_ONNX_FILE
 from librobot.policy_spec import PolicySpec
-
-DEFAULT_MODEL_NAME = "librobot-policy"
+from librobot.serving import DEFAULT_MODEL_NAME
+from librobot.serving.runtime_choice import measure_and_choose
 
 
 def weights_digest(path: Path) -> str:
@@ -31,7 +34,6 @@ def weights_digest(path: Path) -> str:
 def package_metadata(
     bundle_dir: Path, normalization: dict[str, Any], metadata: dict[str, Any], runtime: str
 ) -> dict[str, Any]:
-    from librobot.bundle import WEIGHTS_FILE
 
     export = metadata.get("export") or {}
     dataset = metadata.get("dataset") or {}
@@ -47,7 +49,10 @@ def package_metadata(
             "code_commit": str(metadata.get("code_commit") or ""),
             "bundle_created": str(metadata.get("created") or ""),
             "export_parity": json.loads(
-                json.dumps({k: export[k] for k in ("fp32", "int8", "int4", "opset") if k in export}, default=str)
+                json.dumps(
+                    {k: export[k] for k in ("fp32", "int8", "int4", "opset", "text_graph") if export.get(k)},
+                    default=str,
+                )
             ),
             # why a quantized graph was rejected (the model then serves fp32): onnx_export.try_quantize
             **{key: str(export[key]) for key in ("int8_rejected", "int4_rejected") if export.get(key)},
@@ -64,9 +69,6 @@ def package_policy(bundle_dir: str | Path, name: str = DEFAULT_MODEL_NAME, runti
     Every exported graph is copied, so ``LIBROBOT_RUNTIME`` can switch at serve time.
     """
     import bentoml
-
-    from librobot.bundle import CONFIG_FILE, METADATA_FILE, NORMALIZATION_FILE, read_json
-    from librobot.serving.runtime_choice import measure_and_choose
 
     bundle_dir = Path(bundle_dir)
     normalization = read_json(bundle_dir, NORMALIZATION_FILE)
@@ -98,5 +100,7 @@ def package_policy(bundle_dir: str | Path, name: str = DEFAULT_MODEL_NAME, runti
         for rt in available:
             shutil.copy2(onnx_dir / ONNX_FILES[rt], target / ONNX_FILES[rt])
         shutil.copytree(onnx_dir / TOKENIZER_DIR, target / TOKENIZER_DIR)
+        if (onnx_dir / TEXT_ONNX_FILE).is_file():  # the instruction's graph, shared by every policy graph
+            shutil.copy2(onnx_dir / TEXT_ONNX_FILE, target / TEXT_ONNX_FILE)
         shutil.copy2(bundle_dir / CONFIG_FILE, target / CONFIG_FILE)
     return str(model.tag)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+import librobot
 from librobot.inference.policy import Policy
 from librobot.serving.batcher import BatchMismatchError, MicroBatcher
 from librobot.serving.served_policy import PreparedObservation
@@ -80,8 +81,6 @@ async def act_prepared(
 
 def served_metadata(tag: str, policy: Policy, meta: Mapping[str, Any]) -> dict[str, Any]:
     """Robot spec, normalization, chunk settings and versions of the served model (no host paths)."""
-    import librobot
-
     return {
         "model_tag": tag,
         "served_runtime": policy.runtime.name,

@@ -17,12 +17,17 @@ from typing import Any
 
 import numpy as np
 
+from librobot.machine import cpu_model_and_flags
+
 MIN_SPEEDUP = 1.1  # a quantized graph must save at least ~10% of fp32's latency to be worth its error
 CALLS = 15
 
 
 def time_graphs(paths: dict[str, Path], calls: int = CALLS, threads: int = 1, seed: int = 0) -> dict[str, float]:
     """Median ms of one batch-1 call of each exported policy graph, on distinct random inputs per call.
+
+    A graph that takes the instruction's features is timed alone: its text graph runs once per
+    instruction when served (``inference/text_features.py``), the same for every runtime.
 
     The graphs take turns call by call, so a change in the machine's load touches them alike.
     """
@@ -58,6 +63,8 @@ def _random_feeds(session: Any, rng: np.random.Generator) -> dict[str, np.ndarra
             feeds[inp.name] = rng.integers(1, 1000, size=shape, dtype=np.int64)
         elif inp.name == "attention_mask":
             feeds[inp.name] = np.ones([1, feeds["input_ids"].shape[1]], dtype=np.int64)
+        elif inp.type == "tensor(bool)":  # text_mask: every instruction token valid
+            feeds[inp.name] = np.ones(shape, dtype=bool)
         else:
             feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
     return feeds
@@ -81,8 +88,6 @@ def choose_runtime(latency_ms: dict[str, float]) -> tuple[str, str]:
 
 def measure_and_choose(onnx_dir: Path, files: dict[str, str]) -> dict[str, Any]:
     """Time each graph in ``files`` (runtime -> file name in ``onnx_dir``) and choose; a metadata record."""
-    from librobot.machine import cpu_model_and_flags
-
     latency = {rt: round(ms, 3) for rt, ms in time_graphs({rt: onnx_dir / name for rt, name in files.items()}).items()}
     runtime, reason = choose_runtime(latency)
     model, isa = cpu_model_and_flags()

@@ -17,6 +17,7 @@ import numpy as np
 
 from librobot.inference.observation import CheckedObservation, ObservationError
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR, Policy
+from librobot.inference.runtime import OrtRuntime
 from librobot.policy_spec import PolicySpec
 
 # a normalized state this large is a broken sensor or a hostile client, never a robot the policy has
@@ -26,8 +27,6 @@ MAX_NORMALIZED_STATE = 1e6
 
 def load_served_policy(model_path: str | Path, metadata: Mapping[str, Any], runtime: str | None = None) -> Policy:
     """``runtime``: ``onnx``, ``onnx-int8``, ...; default ``$LIBROBOT_RUNTIME``, else the packaged default."""
-    from librobot.inference.runtime import OrtRuntime
-
     runtime = runtime or os.environ.get("LIBROBOT_RUNTIME") or metadata["runtime"]
     available = list(metadata.get("runtimes") or [metadata["runtime"]])
     if runtime not in available:

@@ -20,11 +20,12 @@ from starlette.responses import JSONResponse
 
 from librobot.inference.observation import ObservationError, ObservationSpec
 from librobot.policy_spec import PolicySpec
+from librobot.serving import DEFAULT_MODEL_NAME
 from librobot.serving.batcher import MicroBatcher
 from librobot.serving.guard import RequestGuard
-from librobot.serving.package import DEFAULT_MODEL_NAME
 from librobot.serving.payload import MAX_OBSERVATIONS_PER_REQUEST, ActionChunk, Observation, set_spec
 from librobot.serving.policy_call import ActRefused, act_prepared, served_metadata
+from librobot.serving.served_policy import load_served_policy, prepare, run_prepared
 
 MODEL_TAG = os.environ.get("LIBROBOT_MODEL_TAG") or f"{DEFAULT_MODEL_NAME}:latest"
 logger = logging.getLogger("librobot.serving")
@@ -39,8 +40,6 @@ class PolicyService:
     model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        from librobot.serving.served_policy import load_served_policy, run_prepared
-
         stored = self.model
         self.tag = str(stored.tag)
         self.meta: dict[str, Any] = dict(stored.info.metadata)
@@ -57,8 +56,6 @@ class PolicyService:
         self, observations: Annotated[list[Observation], Field(min_length=1, max_length=MAX_OBSERVATIONS_PER_REQUEST)]
     ) -> list[ActionChunk]:
         """Action chunk [H, Da] in robot units for each raw observation."""
-        from librobot.serving.served_policy import prepare
-
         try:
             prepared = [prepare(self.policy, obs.check(), obs.seed) for obs in observations]
         except ObservationError as exc:

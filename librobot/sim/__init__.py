@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from librobot.registry import REGISTRY, get
 from librobot.robots import RobotSpec
 
 
@@ -41,12 +42,9 @@ class Env(Protocol):
 def make_env(name: str, **kwargs: Any) -> Env:
     """Build the env registered as ``name`` (or an alias) with ``kwargs``."""
     os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede the mujoco import
-    from librobot.registry import get
 
     return get("env", name)(**kwargs)
 
 
 def env_names() -> list[str]:
-    from librobot.registry import REGISTRY
-
     return REGISTRY.names("env")

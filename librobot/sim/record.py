@@ -30,6 +30,7 @@ import numpy as np
 from librobot.data.lerobot_v3 import LeRobotV3Writer, feature_spec
 from librobot.logging import get_logger
 from librobot.progress import Progress
+from librobot.sim import make_env
 from librobot.sim.action_noise import ActionNoise
 
 log = get_logger("sim.record")
@@ -121,8 +122,6 @@ def record_dataset(
     **writer_kwargs: Any,
 ) -> RecordResult:
     """Write ``episodes`` expert episodes per job to ``out``; all jobs must share one robot."""
-    from librobot.sim import make_env
-
     if not jobs:
         raise ValueError("record_dataset: no env jobs given")
     if episodes < 1:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from librobot.registry import register_env
+from librobot.robots.so101_sim import SO101_SIM
+from librobot.robots.spec import Camera
 
 
 @register_env("so101_pick_place", aliases=["so101"])
@@ -29,9 +31,6 @@ class SO101PickPlaceEnv:
         os.environ.setdefault("MUJOCO_GL", "egl")
         import mujoco
         from lerobot_env_so101 import SO101PickPlaceGymEnv
-
-        from librobot.robots.so101_sim import SO101_SIM
-        from librobot.robots.spec import Camera
 
         unknown = [c for c in cameras if c != "front"]
         if unknown:

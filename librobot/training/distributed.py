@@ -4,12 +4,21 @@
 (which hands torchrun ``PET_NNODES``, ``PET_NODE_RANK``, ``PET_MASTER_ADDR``, ...) all start the
 training processes through torch's elastic agent, which exports the same variables. accelerate's
 ``Accelerator`` joins the process group from them, so ``librobot train`` needs no launcher-specific code.
+``accelerate_train_command`` is the ``accelerate launch`` line that starts them, for ``librobot train
+--accelerate-config`` and the pipelines' train step alike.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from librobot.config import config_dir
+
+# the multi-process launcher's entry point: `python -m librobot.cli` (librobot/cli/__main__.py)
+CLI_MODULE = "librobot.cli"
+ACCELERATE_CONFIGS = "accelerate"  # configs/accelerate/<name>.yaml: ddp, fsdp, deepspeed_zero2, ...
 
 
 @dataclass(frozen=True)
@@ -50,3 +59,33 @@ def launched_process() -> LaunchedProcess | None:
         master_addr=env.get("MASTER_ADDR"),
         master_port=env.get("MASTER_PORT"),
     )
+
+
+def accelerate_train_command(
+    config: str | Path,
+    output: str | Path,
+    num_processes: int | None,
+    launch_args: list[str] | tuple[str, ...] = (),
+    train_args: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    """``accelerate launch ... -m librobot.cli train`` for ``num_processes`` processes (one per GPU).
+
+    The Kubeflow train component runs exactly this; ``launch_args`` go to ``accelerate launch``
+    before the script (e.g. ``["--cpu"]`` in tests, ``["--config_file", path]``); ``num_processes``
+    None leaves the count to the accelerate config. ``train_args`` follow ``train`` (``--resume``, overrides).
+    """
+    count = ["--num_processes", str(num_processes)] if num_processes is not None else []
+    launch = ["accelerate", "launch", *launch_args, *count, "-m", CLI_MODULE]
+    return [*launch, "train", "--config", str(config), "--output", str(output), *train_args]
+
+
+def accelerate_config_path(name: str) -> Path:
+    """``configs/accelerate/<name>.yaml`` (or ``name`` itself when it is a YAML file)."""
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        return Path(name)
+    folder = config_dir() / ACCELERATE_CONFIGS
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise ValueError(f"--accelerate-config {name!r}: no {path}; choose one of {known} or give a YAML file")
+    return path

@@ -15,8 +15,22 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from librobot.bundle import save_bundle
+from librobot.checkpoint import recover_atomic_dir
+from librobot.choices import ActionRepresentation
+from librobot.config import validate
+from librobot.data.dataset import ChunkedDataset, collate
 from librobot.data.normalizer import Normalizer
+from librobot.data.versioning import dataset_md5, tracked_root_md5
 from librobot.logging import get_logger, setup_logging
+from librobot.models import build_model
+from librobot.models.action_tokenizers.fitting import prepare_action_tokenizer
+from librobot.policy_spec import PolicySpec
+from librobot.robots import load_robot
+from librobot.robots.from_dataset import names_dataset_robot, robot_from_dataset
+from librobot.seeding import seed_everything
+from librobot.training.checkpointing import recover_checkpoints
+from librobot.training.trainer import Trainer
 
 log = get_logger("training")
 
@@ -38,18 +52,6 @@ def train(
     ``callbacks`` (librobot.training.callbacks.Callback) run beside the configured EMA and early stopping.
     """
     import torch
-
-    from librobot.bundle import save_bundle
-    from librobot.checkpoint import recover_atomic_dir
-    from librobot.choices import ActionRepresentation
-    from librobot.config import validate
-    from librobot.data.dataset import ChunkedDataset, collate
-    from librobot.models import build_model
-    from librobot.models.action_tokenizers.fitting import prepare_action_tokenizer
-    from librobot.policy_spec import PolicySpec
-    from librobot.seeding import seed_everything
-    from librobot.training.checkpointing import recover_checkpoints
-    from librobot.training.trainer import Trainer
 
     cfg = validate(cfg)
     output_dir = Path(output_dir)
@@ -165,9 +167,6 @@ def checked_normalizer(normalizer: Normalizer | None, dataset: Any) -> Normalize
 
 def robot_for(cfg: DictConfig, dataset: Any):
     """The config's robot (or, for ``robot=dataset``, the dataset's own), checked against the dataset's names."""
-    from librobot.robots import load_robot
-    from librobot.robots.from_dataset import names_dataset_robot, robot_from_dataset
-
     if names_dataset_robot(cfg.robot):
         return robot_from_dataset(
             dataset.reader,
@@ -188,8 +187,6 @@ def robot_for(cfg: DictConfig, dataset: Any):
 
 def dataset_identity(path: str | Path) -> dict[str, Any]:
     """Where the data came from: its path, its md5 (DVC's directory hash) and the tracking .dvc entry."""
-    from librobot.data.versioning import dataset_md5, tracked_root_md5
-
     out: dict[str, Any] = {"path": str(path), "md5": dataset_md5(path)}
     tracked = tracked_root_md5(path)
     if tracked is not None:

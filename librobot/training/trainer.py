@@ -33,6 +33,7 @@ from librobot.training.callbacks import EMA, Callback, EarlyStopping
 from librobot.training.checkpointing import latest_checkpoint, load_checkpoint, save_checkpoint
 from librobot.training.config import TrainingConfig
 from librobot.training.optim import build_optimizer, build_scheduler
+from librobot.training.plots import loss_curve
 from librobot.training.sampler import DataPosition, EpochBatches
 from librobot.training.sharding import (
     full_model_state,
@@ -41,6 +42,7 @@ from librobot.training.sharding import (
     load_full_model_state,
     load_full_optimizer_state,
 )
+from librobot.training.tracking import MLflowTracker, NullTracker
 
 log = get_logger("training")
 
@@ -202,8 +204,6 @@ class Trainer:
         seed_everything(self.seed + 1_000_003 * acc.process_index, self.deterministic)
 
     def _start_tracking(self) -> None:
-        from librobot.training.tracking import MLflowTracker, NullTracker
-
         if not (self.cfg.tracking and self.is_main_process):
             self.tracker = NullTracker()
             return
@@ -231,14 +231,16 @@ class Trainer:
         bar = Progress(cfg.max_steps, "train", "step", enabled=cfg.progress and self.is_main_process, initial=self.step)
         self.model.train()
         while self.step < cfg.max_steps and not self.should_stop:
-            for _ in range(cfg.grad_accum_steps):
-                self.position, batch = next(batches)
+            window = [next(batches) for _ in range(cfg.grad_accum_steps)]
+            self.position = window[-1][0]
+            micro_batches = [batch for _, batch in window]
+            for batch, weight in zip(micro_batches, accumulation_weights(micro_batches), strict=True):
                 with acc.accumulate(self.model):
                     out = self.model(batch)
                     loss = out["loss"]
                     if not torch.isfinite(loss):
                         raise FloatingPointError(f"training loss is {loss.item()} at step {self.step}")
-                    acc.backward(loss)
+                    acc.backward(loss * weight)
                     if acc.sync_gradients and cfg.grad_clip_norm:
                         grad_norm = float(acc.clip_grad_norm_(self.model.parameters(), cfg.grad_clip_norm))
                     self.optimizer.step()
@@ -471,7 +473,6 @@ class Trainer:
         """The resolved config and the loss curve, beside the checkpoints and in MLflow."""
         if not self.is_main_process:
             return
-        from librobot.training.plots import loss_curve
 
         paths = [loss_curve(self.history, self.output_dir / "plots" / "loss_curve.png", title=self.run_name)]
         if self.run_config is not None:
@@ -533,3 +534,20 @@ def _mps_available() -> bool:
 
 def _as_dict(cfg: DictConfig | dict) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+
+
+def accumulation_weights(micro_batches: list[dict]) -> list[float]:
+    """Each micro-batch's share of the window's real (unpadded) action steps, times the window length.
+
+    The heads average their loss over a batch's real steps, and chunks near an episode's end are
+    padded, so micro-batches hold different numbers of real steps: weighting each by its share makes
+    the accumulated gradient that of one batch of them all (accelerate divides by the window length).
+    """
+    counts = [
+        float((~batch["action_is_pad"]).sum()) if "action_is_pad" in batch else float(len(batch["actions"]))
+        for batch in micro_batches
+    ]
+    total = sum(counts)
+    if total == 0:
+        return [1.0] * len(micro_batches)
+    return [len(micro_batches) * count / total for count in counts]

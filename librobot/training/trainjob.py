@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from librobot.training.distributed import accelerate_config_path
+
 DEFAULT_RUNTIME = "torch-distributed"
 # the torch runtime's trainer: its replicated job and its container are both named "node"
 TRAINER_NODE = "node"
@@ -135,8 +137,6 @@ def node_command(spec: TrainJobSpec, data_path: str | None = None) -> list[str]:
 
 def accelerate_config_file(name: str) -> str:
     """``configs/accelerate/<name>.yaml`` relative to the image's working directory (checked here first)."""
-    from librobot.cli.train import accelerate_config_path
-
     accelerate_config_path(name)  # an unknown name fails before submitting, not in the pods
     return f"configs/accelerate/{name}.yaml"
 

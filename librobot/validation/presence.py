@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from librobot.data.versioning import dataset_md5
 from librobot.logging import get_logger
 
 log = get_logger("validation.presence")
@@ -11,8 +12,6 @@ log = get_logger("validation.presence")
 
 def ensure_dataset(path: str | Path) -> dict[str, str]:
     """Return ``{"path", "md5"}`` of the LeRobot dataset at ``path``, pulling it with DVC if absent."""
-    from librobot.data.versioning import dataset_md5
-
     root = Path(path).resolve()
     if not (root / "meta" / "info.json").is_file():
         dvc_pull(root)

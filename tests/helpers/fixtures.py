@@ -22,3 +22,14 @@ def exported_bundle(tmp_path_factory):
 
     torch.set_num_threads(1)
     return build(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def single_graph_bundle(tmp_path_factory):
+    """The tiny so100 bundle exported to one fp32 graph that takes token ids (an old bundle's layout)."""
+    import torch
+
+    from tests.helpers.tiny_bundle import exported_single_graph_bundle
+
+    torch.set_num_threads(1)
+    return exported_single_graph_bundle(tmp_path_factory)

@@ -134,3 +134,16 @@ def exported_bundle(tmp_path_factory) -> Path:
         make_bundle(root)
         export_policy(bundle, quantize="int8", int8_mode="static")
     return bundle
+
+
+def exported_single_graph_bundle(tmp_path_factory) -> Path:
+    """The tiny bundle exported as before text graphs (``export.text_graph=false``): one fp32 graph that
+    takes token ids and encodes the instruction every call, as old bundles hold; built once per session."""
+    from librobot.inference.onnx_export import export_policy
+
+    root = tmp_path_factory.getbasetemp() / "librobot_tiny_single_graph"
+    bundle = root / "bundle"
+    if not (bundle / "onnx" / "policy.onnx").is_file():
+        make_bundle(root)
+        export_policy(bundle, text_graph=False)
+    return bundle

@@ -10,7 +10,7 @@ import pytest
 
 from librobot.inference.policy import Policy
 from tests.helpers.serving import AUTH, encode
-from tests.helpers.tiny_bundle import CAMERAS, HW, observation
+from tests.helpers.tiny_bundle import CAMERAS, HW, INSTRUCTIONS, observation
 
 
 def act(url, payload, headers=AUTH, **kw):
@@ -38,6 +38,20 @@ def test_concurrent_requests_are_batched_without_mixing_results(server):
     for resp, expected in zip(together, alone, strict=True):
         assert resp.status_code == 200
         np.testing.assert_allclose(np.array(resp.json()[0]["actions"]), expected, atol=1e-5)
+
+
+def test_concurrent_requests_with_different_instructions_get_their_own_chunks(server, exported_bundle):
+    """The served graph takes the instruction's features from a cached text graph: a batch that mixes
+    instructions must still give each request the chunk of its own instruction."""
+    rng = np.random.default_rng(8)
+    texts = [INSTRUCTIONS[0], "put the cube back where it was", INSTRUCTIONS[1]] * 2
+    obs = [{**observation(rng), "instruction": t} for t in texts]
+    with ThreadPoolExecutor(len(obs)) as pool:
+        together = list(pool.map(lambda i: act(server, [encode(obs[i], seed=i)]), range(len(obs))))
+    local = Policy.from_bundle(exported_bundle, runtime="onnx-int8", threads=1)
+    for i, resp in enumerate(together):
+        assert resp.status_code == 200, resp.text
+        np.testing.assert_allclose(np.array(resp.json()[0]["actions"]), local.act(obs[i], seed=i), atol=1e-4)
 
 
 def test_metadata_carries_the_bundle_normalization_and_versions(server, exported_bundle):

@@ -7,8 +7,8 @@ import pytest
 from accelerate.commands.config.config_args import load_config_from_file
 from accelerate.commands.launch import launch_command_parser
 
-from librobot.cli.train import accelerate_config_path, accelerate_train_command
 from librobot.config import config_dir
+from librobot.training.distributed import accelerate_config_path, accelerate_train_command
 
 NAMES = ("ddp", "fsdp", "deepspeed_zero2", "deepspeed_zero3")
 

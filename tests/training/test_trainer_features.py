@@ -34,6 +34,18 @@ def test_grad_accumulation_equals_one_larger_batch(tiny_dataset, tmp_path):
     assert gap(big, acc) * 10 < gap(big, small), (gap(big, acc), gap(big, small))
 
 
+def test_accumulation_weights_follow_the_real_action_steps_of_each_micro_batch():
+    from librobot.training.trainer import accumulation_weights
+
+    pad = torch.zeros(2, 4, dtype=torch.bool)
+    padded = pad.clone()
+    padded[:, 1:] = True  # chunks at an episode's end: 1 real step of 4 per sample
+    full, short = {"action_is_pad": pad}, {"action_is_pad": padded}
+    assert accumulation_weights([full, short]) == [1.6, 0.4]  # 8 and 2 real steps of 10
+    assert accumulation_weights([full, full]) == [1.0, 1.0]
+    assert accumulation_weights([{"actions": torch.zeros(3, 4, 2)}]) == [1.0]  # no padding recorded
+
+
 def test_bf16_mixed_precision_trains_on_cpu(tiny_dataset, tmp_path):
     out = train(tiny_config(tiny_dataset, max_steps=2, val_every=2, mixed_precision="bf16"), tmp_path / "bf16")
     metrics = json.loads((out / "metadata.json").read_text())["train_metrics"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from librobot.registry import build
+
 
 def build_transforms(cfgs: Iterable[Mapping[str, Any]]):
     """Compose the configured transforms in order."""
-    from librobot.registry import build
-
     steps = [build("transform", dict(c)) for c in cfgs]
 
     def apply(sample):

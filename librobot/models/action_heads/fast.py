@@ -33,7 +33,7 @@ from torch import nn
 from librobot.models.action_heads.base import ActionHead
 from librobot.models.action_tokenizers.base import ActionTokenizer, build_action_tokenizer
 from librobot.models.layers import Attention, FeedForward
-from librobot.registry import register_action_head
+from librobot.registry import REGISTRY, component_config, register_action_head
 
 IGNORE = -100  # cross-entropy target of padding positions
 
@@ -49,7 +49,6 @@ class FASTHeadConfig:
 
     def __post_init__(self) -> None:
         # the tokenizer's fields checked against its own config class, defaults filled in (config.yaml records them)
-        from librobot.registry import component_config
 
         node = dict(self.tokenizer)
         checked = component_config("action_tokenizer", node, path="model.action_head.tokenizer")
@@ -124,8 +123,6 @@ class FASTHead(ActionHead):
 
         The buffers are not saved with the weights: ``action_tokenizer.json`` is their one source.
         """
-        from librobot.registry import REGISTRY
-
         want = dict(self.cfg.tokenizer)
         name = REGISTRY.canonical_name("action_tokenizer", want.pop("name"))
         got = dataclasses.asdict(tokenizer.cfg)

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from librobot.registry import component_config, get
+
 FORMAT = "librobot.action_tokenizer/1"
 
 
@@ -185,8 +187,6 @@ def build_action_tokenizer(
     node: Mapping[str, Any], action_horizon: int, action_dim: int, path: str = "action_tokenizer"
 ) -> ActionTokenizer:
     """The tokenizer named by ``node["name"]``, its fields checked against its config class (errors name ``path``)."""
-    from librobot.registry import component_config, get
-
     params = component_config("action_tokenizer", node, path=path)
     return get("action_tokenizer", str(node["name"]))(params, action_horizon=action_horizon, action_dim=action_dim)
 

@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from librobot.checkpoint import write_text_atomic
 from librobot.models.action_tokenizers.base import ActionTokenizer, tokenizer_from_dict
+from librobot.policy_spec import BundleError
 
 ACTION_TOKENIZER_FILE = "action_tokenizer.json"
 
@@ -29,8 +31,6 @@ def model_action_tokenizer(model: Any) -> ActionTokenizer | None:
 
 
 def save_action_tokenizer(tokenizer: ActionTokenizer, directory: str | Path) -> Path:
-    from librobot.checkpoint import write_text_atomic
-
     path = Path(directory) / ACTION_TOKENIZER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(tokenizer.to_dict(), indent=1))
@@ -51,8 +51,6 @@ def load_action_tokenizer(directory: str | Path) -> ActionTokenizer | None:
 
 def attach_action_tokenizer(model: Any, directory: str | Path) -> None:
     """Give a head that reads action tokens the tokenizer saved in the bundle ``directory`` (no-op for others)."""
-    from librobot.bundle import BundleError
-
     head = tokenizer_head(model)
     if head is None:
         return

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from librobot.data.dataset import ChunkedDataset
 from librobot.logging import get_logger
 from librobot.models.action_tokenizers.base import ActionTokenizer
 from librobot.models.action_tokenizers.bundle_file import (
@@ -28,8 +29,6 @@ log = get_logger("training")
 
 def training_chunks(data_cfg: Any, normalizer: Any) -> np.ndarray:
     """Normalized action chunks ``[N, H, D]`` of the training split, as batches deliver them (no images read)."""
-    from librobot.data.dataset import ChunkedDataset
-
     data = ChunkedDataset.from_config(data_cfg, split="train", load_images=False, validate=False, transforms=[])
     if len(data) == 0:
         raise ValueError(f"{data_cfg.path}: the training split has no samples to fit the action tokenizer on")

@@ -2,7 +2,9 @@
 
 A framework composes a VLM, a state encoder and an action head, each built by name from the model
 config. It holds the wiring, never a head's or a VLM's logic. Subclasses implement ``features``:
-(images, state, tokens) -> the feature sequence the head reads.
+(images, state, tokens) -> the feature sequence the head reads. Those whose features are
+``compose(vlm(images, tokens), state)`` implement ``compose`` too: the exported policy can then take the
+instruction's features, computed once per instruction (``splits_text``, inference/text_features.py).
 """
 
 from __future__ import annotations
@@ -105,6 +107,43 @@ class VLAFramework(nn.Module, abc.ABC):
     ) -> torch.Tensor:
         """Tensors in, normalized action chunk out: no caches, no strings, noise as an input (for ONNX)."""
         feats, mask = self.features(images, state, input_ids, attention_mask, use_cache=False)
+        return self.action_head.predict(feats, mask, noise=noise)
+
+    # -- the instruction apart: features computed once per instruction (inference/text_features.py) ----
+    def compose(
+        self, vlm_tokens: torch.Tensor, vlm_mask: torch.Tensor, state: torch.Tensor, state_is_pad: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The features the head reads from the VLM's output and the state window. A framework whose
+        ``features`` is ``compose(vlm(...), state)`` implements it, and can then take the instruction's
+        features precomputed (``splits_text``); one that threads the instruction otherwise keeps one graph."""
+        raise NotImplementedError(f"{type(self).__name__} does not compose VLM tokens and state apart")
+
+    def splits_text(self) -> bool:
+        """True when the instruction's features can be computed apart, once per instruction: the VLM
+        encodes text apart (``VLMBackbone.encodes_text_apart``) and this framework implements ``compose``."""
+        return self.vlm.encodes_text_apart() and type(self).compose is not VLAFramework.compose
+
+    def text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The instruction's tokens ``[B, Nt, D]`` and mask bool ``[B, Nt]``: the exported text graph."""
+        return self.vlm.text_features(input_ids, attention_mask)
+
+    def export_forward_from_text(
+        self,
+        images: torch.Tensor,
+        state: torch.Tensor,
+        text_tokens: torch.Tensor,
+        text_mask: torch.Tensor,
+        noise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``export_forward`` with the instruction's features (``text_features``) as inputs: the policy graph
+        of a split export. ``export_forward(images, state, ids, mask, noise)`` equals
+        ``export_forward_from_text(images, state, *text_features(ids, mask), noise)``."""
+        if not self.splits_text():
+            raise NotImplementedError(
+                f"{type(self).__name__} with {type(self.vlm).__name__} cannot take the instruction's features apart"
+            )
+        vlm_tokens, vlm_mask = self.vlm.forward_text_features(images, text_tokens, text_mask, use_cache=False)
+        feats, mask = self.compose(vlm_tokens, vlm_mask, state, None)
         return self.action_head.predict(feats, mask, noise=noise)
 
     # -- helpers ------------------------------------------------------------------------------------

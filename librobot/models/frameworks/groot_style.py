@@ -41,6 +41,9 @@ class GrootStyle(VLAFramework):
 
     def features(self, images, state, input_ids, attention_mask, state_is_pad=None, use_cache=True):
         feats, mask = self.vlm(images, input_ids, attention_mask, use_cache=use_cache)
+        return self.compose(feats, mask, state, state_is_pad)
+
+    def compose(self, feats, mask, state, state_is_pad=None):
         state_tokens = self.state_encoder(state, state_is_pad)
         if self.cfg.fusion == "add":
             return feats + state_tokens.mean(dim=1, keepdim=True), mask

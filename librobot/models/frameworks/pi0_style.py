@@ -60,4 +60,7 @@ class Pi0Style(VLAFramework):
 
     def features(self, images, state, input_ids, attention_mask, state_is_pad=None, use_cache=True):
         feats, mask = self.vlm(images, input_ids, attention_mask, use_cache=use_cache)
+        return self.compose(feats, mask, state, state_is_pad)
+
+    def compose(self, feats, mask, state, state_is_pad=None):
         return self.prefix(feats, mask, self.state_encoder(state, state_is_pad))

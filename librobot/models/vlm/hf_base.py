@@ -56,8 +56,24 @@ class ByteTokenizer:
                 f"vlm.vocab_size must be >= 259 for the byte tokenizer (256 bytes + 3 specials), got {vocab_size}"
             )
         self.max_length = max_length
+        # what librobot.inference.tokenizer.save_tokenizer reads of a transformers tokenizer
+        self.model_max_length, self.pad_token_id, self.padding_side = max_length, 0, "right"
 
-    def __call__(self, texts: list[str]) -> dict[str, torch.Tensor]:
+    @property
+    def backend_tokenizer(self) -> Any:
+        """The same ids from the ``tokenizers`` library, so an exported policy tokenizes without torch:
+        byte-level characters, one token each (BPE without merges), the start token in front."""
+        from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+        chars = _byte_chars()
+        vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, **{chars[b]: b + 3 for b in range(256)}}
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+        tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+        return tok
+
+    def __call__(self, texts: list[str] | str) -> dict[str, torch.Tensor]:
+        texts = [texts] if isinstance(texts, str) else texts
         rows = [[1, *(b + 3 for b in t.encode("utf-8"))][: self.max_length] for t in texts]
         length = max(len(r) for r in rows)
         ids = torch.zeros(len(rows), length, dtype=torch.long)
@@ -66,6 +82,18 @@ class ByteTokenizer:
             ids[i, : len(row)] = torch.tensor(row)
             mask[i, : len(row)] = 1
         return {"input_ids": ids, "attention_mask": mask}
+
+
+def _byte_chars() -> list[str]:
+    """GPT-2's byte -> printable character map, the one ``pre_tokenizers.ByteLevel`` applies."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[b] = chr(b)
+        else:
+            chars[b], extra = chr(256 + extra), extra + 1
+    return [chars[b] for b in range(256)]
 
 
 def resolve_pretrained(path_or_id: str, what: str) -> Path:
@@ -98,12 +126,14 @@ class HFVLM(VLMBackbone):
     def __init__(self, cfg: HFVLMConfig, num_cameras: int = 1):
         super().__init__()
         self.cfg, self.num_cameras = cfg, num_cameras
+        self.checkpoint_dir: Path | None = None
         if cfg.from_config:
             self.model = self.model_class()(self.tiny_config(cfg))
             self._tokenizer: Any = ByteTokenizer(cfg.vocab_size, cfg.max_text_length)
         elif cfg.pretrained_path:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             path = resolve_pretrained(cfg.pretrained_path, self.display_name)
+            self.checkpoint_dir = path
             self.model = self.model_class().from_pretrained(str(path))
             self._tokenizer = self.load_tokenizer(path)
         else:
@@ -183,14 +213,99 @@ class HFVLM(VLMBackbone):
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
         return (x - self.pixel_mean) / self.pixel_std
 
+    def embed_images(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images ``[B, n_cam, 3, H, W]`` -> image tokens ``[B, n_cam * n, D]`` in the language model's input space."""
+        check_images(images, self.num_cameras)
+        img = self.image_tokens(self.preprocess(images))
+        return img.reshape(images.shape[0], -1, img.shape[-1])
+
     def forward(
         self, images: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor, use_cache: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        check_images(images, self.num_cameras)
         b = images.shape[0]
-        img = self.image_tokens(self.preprocess(images))
-        img = img.reshape(b, -1, img.shape[-1])
+        img = self.embed_images(images)
         txt = self.model.get_input_embeddings()(input_ids).to(img.dtype)
         mask = torch.cat([torch.ones(b, img.shape[1], dtype=torch.long, device=img.device), attention_mask.long()], 1)
         hidden = self.language_hidden_states(torch.cat([img, txt], dim=1), mask)
         return hidden[self.cfg.hidden_layer].float(), mask.bool()
+
+    # -- the language model as a next-token predictor (frameworks that emit vocabulary tokens) ------------
+    def decoder(self) -> nn.Module:
+        """The decoder-only language model that reads ``[image tokens; text]`` (transformers' ``get_decoder``)."""
+        if getattr(self.text_config(), "is_encoder_decoder", False):
+            raise ValueError(
+                f"vlm {self.display_name}: its language model is an encoder-decoder; predicting tokens after "
+                "[images; instruction] needs a decoder-only one (qwen2_vl, paligemma, smolvlm)"
+            )
+        return self.model.get_decoder()
+
+    def run_decoder(
+        self, embeds: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor, cache: Any = None
+    ) -> torch.Tensor:
+        """Last hidden states (after the final norm) of ``embeds`` ``[B, L, D]``.
+
+        ``attention_mask`` is additive and 4D, ``[B, 1, L, past + L]`` (0 where a query may attend), so the
+        caller decides who sees whom; ``position_ids`` ``[B, L]``. ``cache`` (``new_cache()``) grows in place.
+        """
+        out = self.decoder()(
+            inputs_embeds=embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=cache,
+            use_cache=cache is not None,
+        )
+        return out.last_hidden_state
+
+    def new_cache(self) -> Any:
+        from transformers import DynamicCache
+
+        return DynamicCache(config=self.decoder().config)
+
+    def embed_text(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.model.get_input_embeddings()(input_ids)
+
+    def ties_lm_head(self) -> bool:
+        tie = getattr(self.model.config, "tie_word_embeddings", None)
+        return bool(tie if tie is not None else getattr(self.text_config(), "tie_word_embeddings", False))
+
+    def add_lm_head(self) -> None:
+        """Give the wrapper the language-model head its base model lacks (the wrappers load ``*Model``, not
+        ``*ForConditionalGeneration``). Called by frameworks that predict tokens, so others keep their state
+        dict: tied models reuse the input embeddings; untied ones get ``lm_head``, read from the checkpoint or,
+        with from_config, random-initialized as transformers initializes it."""
+        if self.ties_lm_head() or isinstance(getattr(self, "lm_head", None), nn.Linear):
+            return
+        vocab, width = self.model.get_input_embeddings().weight.shape
+        head = nn.Linear(width, vocab, bias=False)
+        if self.checkpoint_dir is None:
+            nn.init.normal_(head.weight, std=float(getattr(self.text_config(), "initializer_range", 0.02)))
+        else:
+            head.weight.data.copy_(_checkpoint_tensor(self.checkpoint_dir, "lm_head.weight", (vocab, width)))
+        self.lm_head = head.requires_grad_(not self.cfg.freeze)
+
+    def lm_head_weight(self) -> torch.Tensor:
+        """``[vocab, D]``: logits are ``hidden @ weight.T`` (call ``add_lm_head`` first where it is untied)."""
+        if self.ties_lm_head():
+            return self.model.get_input_embeddings().weight
+        head = getattr(self, "lm_head", None)
+        if head is None:
+            raise RuntimeError(f"vlm {self.display_name}: its LM head is untied; call add_lm_head() first")
+        return head.weight
+
+
+def _checkpoint_tensor(directory: Path, suffix: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """The tensor whose key ends with ``suffix`` in the checkpoint's safetensors files."""
+    from safetensors import safe_open
+
+    for file in sorted(directory.glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as f:
+            for key in f.keys():  # noqa: SIM118  (safe_open has keys(), no __iter__)
+                if key == suffix or key.endswith("." + suffix):
+                    tensor = f.get_tensor(key)
+                    if tuple(tensor.shape) != shape:
+                        raise ValueError(f"{file}: {key} has shape {tuple(tensor.shape)}; the model expects {shape}")
+                    return tensor
+    raise FileNotFoundError(
+        f"vlm.pretrained_path: {directory} has no {suffix} (the language-model head of an untied checkpoint); "
+        "predicting tokens needs the *ForConditionalGeneration checkpoint, not the base model's"
+    )

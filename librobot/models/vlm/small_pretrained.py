@@ -5,8 +5,12 @@ and load with no network. They are frozen by default; trainable linear projectio
 common width ``hidden_dim``, with learned camera / grid-cell / text embeddings so the head can tell
 tokens apart.
 
-Tokens per sample: ``image_grid**2`` per camera (a feature map average-pooled to a grid), then the
-instruction (one mean-pooled sentence token, or every word piece with ``text_tokens:
+``image_encoder: keypoint_cnn`` replaces EfficientNet by a small conv net trained from scratch with
+spatial-softmax keypoints (``keypoint_cnn.py``): it localizes small objects that the pooled
+pretrained features blur, for policies that see the scene only through the camera.
+
+Tokens per sample: ``image_grid**2`` per camera (a feature map average-pooled to a grid; one keypoint
+token with ``keypoint_cnn``), then the instruction (one mean-pooled sentence token, or every word piece with ``text_tokens:
 sequence``).
 
 While a part is frozen its outputs are cached by input content (see ``feature_cache.py``): frames
@@ -20,7 +24,7 @@ import copy
 import functools
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -29,6 +33,7 @@ from torch import nn
 
 from librobot.models.vlm.base import VLMBackbone, check_images
 from librobot.models.vlm.feature_cache import FeatureCache
+from librobot.models.vlm.keypoint_cnn import KeypointCNN, random_shift
 from librobot.registry import register_vlm
 
 # Where image features are read: (number of EfficientNet-Lite0 blocks run, channels, stride).
@@ -37,6 +42,7 @@ from librobot.registry import register_vlm
 # from a fixed camera, which the 1/32 map of a small image blurs into one or two cells.
 IMAGE_LAYERS = {"head": (16, 1280, 32), "stride16": (11, 112, 16), "stride8": (5, 40, 8)}
 TEXT_WIDTH = 384  # MiniLM-L6's hidden size
+IMAGE_ENCODERS = ("efficientnet_lite0", "keypoint_cnn")
 
 
 @dataclass
@@ -45,6 +51,12 @@ class SmallPretrainedConfig:
     image_size: int = 96  # images are resized to image_size x image_size (96 -> a 3x3 "head" feature map)
     image_grid: int = 3  # feature map average-pooled to image_grid x image_grid tokens per camera
     image_layer: str = "head"  # head | stride16 | stride8: which feature map (IMAGE_LAYERS)
+    # efficientnet_lite0: the pretrained network (frozen by default) | keypoint_cnn: a small conv net
+    # trained from scratch with spatial-softmax keypoints, one token per camera (keypoint_cnn.py)
+    image_encoder: str = "efficientnet_lite0"
+    cnn_channels: list[int] = field(default_factory=lambda: [32, 32, 64, 64])
+    keypoints: int = 32
+    augment_shift: int = 0  # random shift of up to this many pixels while training a trainable image encoder
     text_tokens: str = "pooled"  # pooled: one sentence token | sequence: one token per word piece
     max_text_length: int = 32
     freeze_image: bool = True
@@ -118,25 +130,28 @@ class SmallPretrainedVLM(VLMBackbone):
         super().__init__()
         if cfg.text_tokens not in ("pooled", "sequence"):
             raise ValueError(f"vlm.text_tokens must be 'pooled' or 'sequence', got {cfg.text_tokens!r}")
-        if cfg.image_layer not in IMAGE_LAYERS:
-            raise ValueError(f"vlm.image_layer must be one of {sorted(IMAGE_LAYERS)}, got {cfg.image_layer!r}")
-        self._blocks_run, image_channels, stride = IMAGE_LAYERS[cfg.image_layer]
-        feature_map = -(-cfg.image_size // stride)  # EfficientNet downsamples with 'same' padding
-        if cfg.image_grid < 1 or feature_map % cfg.image_grid:
+        if cfg.image_encoder not in IMAGE_ENCODERS:
+            raise ValueError(f"vlm.image_encoder must be one of {', '.join(IMAGE_ENCODERS)}, got {cfg.image_encoder!r}")
+        if cfg.augment_shift < 0 or (cfg.augment_shift and cfg.freeze_image):
             raise ValueError(
-                f"vlm.image_grid={cfg.image_grid} must divide the {feature_map}x{feature_map} {cfg.image_layer!r} "
-                f"feature map of image_size={cfg.image_size} (exportable pooling needs whole windows)"
+                f"vlm.augment_shift={cfg.augment_shift} needs vlm.freeze_image=false and a value >= 0: frozen image "
+                "features are cached by content, so shifted frames would only fill the cache"
             )
         self.cfg, self.num_cameras, self.feature_dim = cfg, num_cameras, cfg.hidden_dim
-        weights = Path(cfg.image_weights) if cfg.image_weights else default_image_weights()
+        if cfg.image_encoder == "keypoint_cnn":
+            if cfg.freeze_image:
+                raise ValueError("vlm.image_encoder=keypoint_cnn trains from scratch: set vlm.freeze_image=false")
+            self.image_encoder = KeypointCNN(cfg.image_size, list(cfg.cnn_channels), cfg.keypoints)
+            image_channels, tokens_per_camera = self.image_encoder.output_dim, 1
+        else:
+            image_channels, tokens_per_camera = self._efficientnet(cfg)
         text_path = Path(cfg.text_model_path) if cfg.text_model_path else default_text_model()
-        self.image_encoder = copy.deepcopy(_loaded("image", str(weights), cfg.image_size))
         text_encoder, self._tokenizer = _loaded("text", str(text_path))
         self.text_encoder = copy.deepcopy(text_encoder)
         self.image_proj = nn.Sequential(nn.Linear(image_channels, cfg.hidden_dim), nn.LayerNorm(cfg.hidden_dim))
         self.text_proj = nn.Sequential(nn.Linear(TEXT_WIDTH, cfg.hidden_dim), nn.LayerNorm(cfg.hidden_dim))
         self.camera_emb = nn.Parameter(torch.randn(1, num_cameras, 1, cfg.hidden_dim) * 0.02)
-        self.cell_emb = nn.Parameter(torch.randn(1, 1, cfg.image_grid**2, cfg.hidden_dim) * 0.02)
+        self.cell_emb = nn.Parameter(torch.randn(1, 1, tokens_per_camera, cfg.hidden_dim) * 0.02)
         self.text_emb = nn.Parameter(torch.randn(1, 1, cfg.hidden_dim) * 0.02)
         # EfficientNet-Lite was trained on inputs scaled to [-1, 1]
         self.register_buffer("pixel_mean", torch.full((1, 3, 1, 1), 0.5), persistent=False)
@@ -149,6 +164,21 @@ class SmallPretrainedVLM(VLMBackbone):
         self.text_cache = FeatureCache(max(cfg.feature_cache_mb // 16, 1) * 2**20)
         self.train()
 
+    def _efficientnet(self, cfg: SmallPretrainedConfig) -> tuple[int, int]:
+        """Load the pretrained EfficientNet-Lite0; returns (feature channels, tokens per camera)."""
+        if cfg.image_layer not in IMAGE_LAYERS:
+            raise ValueError(f"vlm.image_layer must be one of {sorted(IMAGE_LAYERS)}, got {cfg.image_layer!r}")
+        self._blocks_run, image_channels, stride = IMAGE_LAYERS[cfg.image_layer]
+        feature_map = -(-cfg.image_size // stride)  # EfficientNet downsamples with 'same' padding
+        if cfg.image_grid < 1 or feature_map % cfg.image_grid:
+            raise ValueError(
+                f"vlm.image_grid={cfg.image_grid} must divide the {feature_map}x{feature_map} {cfg.image_layer!r} "
+                f"feature map of image_size={cfg.image_size} (exportable pooling needs whole windows)"
+            )
+        weights = Path(cfg.image_weights) if cfg.image_weights else default_image_weights()
+        self.image_encoder = copy.deepcopy(_loaded("image", str(weights), cfg.image_size))
+        return image_channels, cfg.image_grid**2
+
     def frozen_modules(self) -> list[nn.Module]:
         frozen = []
         if self.cfg.freeze_image:
@@ -156,6 +186,10 @@ class SmallPretrainedVLM(VLMBackbone):
         if self.cfg.freeze_text:
             frozen.append(self.text_encoder)
         return frozen
+
+    def image_token_count(self) -> int:
+        # images and instruction are encoded apart, images first; cell_emb holds one entry per image token of a camera
+        return self.num_cameras * self.cell_emb.shape[2]
 
     # -- tokens -------------------------------------------------------------------------------------
     def tokenize(self, instructions: list[str]) -> dict[str, torch.Tensor]:
@@ -172,6 +206,10 @@ class SmallPretrainedVLM(VLMBackbone):
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
         x = (x - self.pixel_mean) / self.pixel_std
+        if self.training and self.cfg.augment_shift:
+            x = random_shift(x, self.cfg.augment_shift)
+        if self.cfg.image_encoder == "keypoint_cnn":
+            return self.image_encoder(x)[:, None, :]
         fmap = self._feature_map(x)
         window = fmap.shape[-1] // self.cfg.image_grid
         pooled = F.avg_pool2d(fmap, kernel_size=window, stride=window)
@@ -224,24 +262,37 @@ class SmallPretrainedVLM(VLMBackbone):
     def forward(
         self, images: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor, use_cache: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._cache_enabled(use_cache) and self.cfg.freeze_text:
+            txt = self._cached_text(input_ids, attention_mask)
+        else:
+            txt = self._text_features(input_ids, attention_mask)
+        text_tokens, text_mask = self._text_tokens(txt, attention_mask)
+        return self.forward_text_features(images, text_tokens, text_mask, use_cache)
+
+    # -- the instruction apart: a text graph computed once per instruction (inference/text_features.py) --
+    def text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The instruction's tokens and mask as ``forward`` appends them; uncached (it exports as the text graph)."""
+        return self._text_tokens(self._text_features(input_ids, attention_mask), attention_mask)
+
+    def _text_tokens(self, txt: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        tokens = self.text_proj(txt) + self.text_emb
+        if self.cfg.text_tokens == "sequence":
+            return tokens, attention_mask.bool()
+        return tokens, torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
+
+    def forward_text_features(
+        self, images: torch.Tensor, text_tokens: torch.Tensor, text_mask: torch.Tensor, use_cache: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward`` with the instruction's tokens given: its image path, then ``text_features``' output.
+        (tests/models/test_text_split.py holds the two equal for every image encoder and text mode.)"""
         check_images(images, self.num_cameras)
         b, n_cam = images.shape[:2]
         flat = images.flatten(0, 1)
-        cache = self._cache_enabled(use_cache)
-        if cache and self.cfg.freeze_image:
+        if self._cache_enabled(use_cache) and self.cfg.freeze_image:
             img = self._cached_images(flat)
         else:
             img = self._image_features(flat)
         img = self.image_proj(img).view(b, n_cam, -1, self.feature_dim) + self.camera_emb + self.cell_emb
         img_tokens = img.flatten(1, 2)
-        if cache and self.cfg.freeze_text:
-            txt = self._cached_text(input_ids, attention_mask)
-        else:
-            txt = self._text_features(input_ids, attention_mask)
-        txt_tokens = self.text_proj(txt) + self.text_emb
-        if self.cfg.text_tokens == "sequence":
-            txt_mask = attention_mask.bool()
-        else:
-            txt_mask = torch.ones(b, 1, dtype=torch.bool, device=images.device)
         img_mask = torch.ones(b, img_tokens.shape[1], dtype=torch.bool, device=images.device)
-        return torch.cat([img_tokens, txt_tokens], dim=1), torch.cat([img_mask, txt_mask], dim=1)
+        return torch.cat([img_tokens, text_tokens], dim=1), torch.cat([img_mask, text_mask.bool()], dim=1)
