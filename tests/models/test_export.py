@@ -24,14 +24,18 @@ class ExportForward(torch.nn.Module):
 
 @pytest.mark.slow
 def test_pi0_flow_policy_exports_to_onnx_with_runtime_parity(tmp_path, tiny_model_cfg, make_batch):
-    import onnxruntime as ort
-
     torch.manual_seed(0)
     cfg = tiny_model_cfg(
         "small_pretrained", "flow_matching", "pi0_style", overrides=["action_head.num_inference_steps=3"]
     )
     model = build_model(cfg, state_dim=5, action_dim=4, action_horizon=6, obs_horizon=1, num_cameras=2).eval()
-    batch = make_batch(batch_size=2)
+    assert_onnx_matches_torch(model, make_batch(batch_size=2), tmp_path)
+
+
+def assert_onnx_matches_torch(model, batch, tmp_path) -> None:
+    """Export ``model.export_forward`` on ``batch`` (first 2 samples) with torch.onnx and compare ONNX Runtime to torch."""
+    import onnxruntime as ort
+
     tokens = model.tokenize(batch["instruction"][:2])
     args = (
         batch["images"],

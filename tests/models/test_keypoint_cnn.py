@@ -4,7 +4,6 @@ exports to ONNX with Runtime parity."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -81,27 +80,10 @@ def test_keypoint_options_refuse_what_cannot_train():
 
 @pytest.mark.slow
 def test_keypoint_policy_exports_to_onnx_with_runtime_parity(tmp_path, tiny_model_cfg, make_batch):
-    import onnxruntime as ort
-
-    from tests.models.test_export import INPUTS, ExportForward
+    from tests.models.test_export import assert_onnx_matches_torch
 
     torch.manual_seed(0)
     overrides = [f"vlm.{key}={value}" for key, value in KEYPOINT_VLM.items() if key not in ("name", "hidden_dim")]
     cfg = tiny_model_cfg("small_pretrained", "flow_matching", "groot_style", overrides=overrides)
     model = build_model(cfg, state_dim=5, action_dim=4, action_horizon=6, obs_horizon=1, num_cameras=2).eval()
-    batch = make_batch(batch_size=2)
-    tokens = model.tokenize(batch["instruction"][:2])
-    args = (
-        batch["images"],
-        batch["state"],
-        tokens["input_ids"],
-        tokens["attention_mask"],
-        torch.randn(model.noise_shape(2)),
-    )
-    path = tmp_path / "policy.onnx"
-    torch.onnx.export(ExportForward(model), args, str(path), dynamo=True, external_data=False, input_names=INPUTS)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {name: t.numpy() for name, t in zip(INPUTS, args, strict=True)})[0]
-    with torch.no_grad():
-        want = model.export_forward(*args).numpy()
-    assert np.abs(got - want).max() < 1e-4
+    assert_onnx_matches_torch(model, make_batch(batch_size=2), tmp_path)
