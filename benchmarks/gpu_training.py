@@ -4,7 +4,7 @@ a larger transformers VLM built from config (random weights, trained end to end)
     python benchmarks/gpu_training.py                      # on a CUDA machine -> benchmarks/results/gpu_training.json
     python benchmarks/gpu_training.py --device cpu --tiny --out outputs/bench_gpu_training_cpu.json   # a smoke run
 
-Each case runs `librobot.training.train` (the real Trainer, data loading and all) for --steps
+Each case runs `librobot.training.run.train` (the real Trainer, data loading and all) for --steps
 optimizer steps and times every step after --warmup; samples/s is batch_size over the median step
 time. Peak memory: torch.cuda.max_memory_allocated on a GPU, the process's peak RSS on CPU. On a GPU
 the input-pipeline settings are on (data.num_workers, pin_memory, non_blocking, persistent workers).
@@ -27,8 +27,8 @@ import torch  # noqa: E402
 
 from librobot.config import load_config  # noqa: E402
 from librobot.machine import machine_info, machine_line  # noqa: E402
-from librobot.training import train  # noqa: E402
 from librobot.training.callbacks import Callback  # noqa: E402
+from librobot.training.run import train  # noqa: E402
 
 # a VLM that does not fit the CPU budget: Qwen2-VL's architecture from config, trained with the head
 LARGE_VLM = [

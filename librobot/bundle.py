@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,12 +24,16 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from librobot.checkpoint import atomic_dir, load_weights, save_weights, write_text_atomic
+from librobot.config import ConfigError, ExperimentConfig, to_yaml, validate
+from librobot.logging import get_logger
 from librobot.models import build_model
 from librobot.models.action_tokenizers import attach_action_tokenizer, model_action_tokenizer, save_action_tokenizer
 from librobot.models.action_tokenizers.bundle_file import ACTION_TOKENIZER_FILE
 from librobot.policy_spec import BundleError, BundleMetadata, PolicySpec
 from librobot.robots import RobotSpec, load_robot
 from librobot.robots.from_dataset import names_dataset_robot
+
+log = get_logger("bundle")
 
 CONFIG_FILE = "config.yaml"
 WEIGHTS_FILE = "model.safetensors"
@@ -42,7 +47,7 @@ OPTIONAL_FILES = (ACTION_TOKENIZER_FILE,)  # heads that read action tokens (libr
 @dataclass
 class Bundle:
     path: Path
-    cfg: DictConfig
+    cfg: ExperimentConfig
     model: Any  # the framework nn.Module, in eval mode
     normalization: dict[str, Any]
     metadata: dict[str, Any]
@@ -78,7 +83,7 @@ class Bundle:
 
 def save_bundle(
     directory: str | Path,
-    cfg: DictConfig,
+    cfg: ExperimentConfig,
     model: Any,
     normalization: dict[str, Any],
     metadata: dict[str, Any],
@@ -99,7 +104,7 @@ def save_bundle(
     PolicySpec.from_dict(normalization, "the normalization to save")  # a bundle is never written half-typed
     BundleMetadata.from_dict(json.loads(json.dumps(metadata, default=str)), "the metadata to save")
     with atomic_dir(directory, keep=keep) as tmp:  # keep entries are moved in once the new bundle is complete
-        (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        (tmp / CONFIG_FILE).write_text(to_yaml(cfg))
         save_weights(model, tmp / WEIGHTS_FILE)
         (tmp / NORMALIZATION_FILE).write_text(json.dumps(normalization, indent=2))
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str))
@@ -129,7 +134,7 @@ def read_json(directory: str | Path, name: str) -> dict[str, Any]:
 _NORMALIZED_VECTORS = {"observation.state": "state", "action": "action"}
 
 
-def check_normalization(normalization: Any, path: str | Path, cfg: DictConfig | None = None) -> None:
+def check_normalization(normalization: Any, path: str | Path, cfg: ExperimentConfig | None = None) -> None:
     """Refuse a normalization.json that would make a policy act wrongly rather than fail.
 
     Checked: the robot spec parses, its bounds are numbers with low <= high and finite for actions (they
@@ -163,9 +168,9 @@ def check_normalization(normalization: Any, path: str | Path, cfg: DictConfig | 
         _check_same_robot(robot, declared, path)
 
 
-def _declared_robot(cfg: DictConfig | None) -> RobotSpec | None:
+def _declared_robot(cfg: ExperimentConfig | None) -> RobotSpec | None:
     """The robot config.yaml names, when it is a robot this code defines (not one derived from a dataset)."""
-    robot_cfg = cfg.get("robot") if cfg is not None else None
+    robot_cfg = cfg.robot if cfg is not None else None
     if robot_cfg is None:
         return None
 
@@ -233,7 +238,7 @@ def load_bundle(directory: str | Path, device: str = "cpu", with_model: bool = T
     return Bundle(path=directory, cfg=cfg, model=model, normalization=normalization, metadata=metadata)
 
 
-def build_model_for(cfg: DictConfig, normalization: dict[str, Any]):
+def build_model_for(cfg: ExperimentConfig, normalization: dict[str, Any]):
     spec = PolicySpec.from_dict(normalization)
     return build_model(
         cfg.model,
@@ -250,12 +255,39 @@ def _is_frozen_pretrained(model: Any, key: str) -> bool:
     return callable(names) and key in names()
 
 
-def load_config_file(path: Path) -> DictConfig:
-    """A bundle's config.yaml: a mapping of config sections, or a BundleError naming the file."""
+def load_config_file(path: Path) -> ExperimentConfig:
+    """A bundle's config.yaml, validated; a BundleError names the file and the key.
+
+    Keys an older LibroBot wrote and this one no longer has are dropped with a warning (they configure
+    nothing here), so old bundles keep loading.
+    """
     cfg = OmegaConf.load(path)
     if not isinstance(cfg, DictConfig):
         raise BundleError(f"{path}: expected a mapping of config sections, got a list")
-    return cfg
+    for _ in range(_MAX_DROPPED_KEYS):
+        try:
+            return validate(cfg)
+        except ConfigError as err:
+            key = _unknown_key(cfg, str(err))
+            if key is None:
+                raise BundleError(f"{path}: {err}") from None
+            log.warning("%s: %r is not a config key of this LibroBot version; ignored", path, key)
+            parent, _, leaf = key.rpartition(".")
+            node = OmegaConf.select(cfg, parent) if parent else cfg
+            node.pop(leaf)
+    raise BundleError(f"{path}: more than {_MAX_DROPPED_KEYS} unknown config keys: not a LibroBot config")
+
+
+_MAX_DROPPED_KEYS = 50
+# "config key 'training.foo': Key 'foo' not in ..." or "model.action_head.foo (action_head 'x'): Key 'foo' not in ..."
+_UNKNOWN_KEY = re.compile(r"^(?:config key ')?([\w.]+)'?(?: \([^)]*\))?: Key '\w+' not in '\w+'")
+
+
+def _unknown_key(cfg: DictConfig, message: str) -> str | None:
+    """The dotted key a ConfigError reports as absent from the schema (and present in ``cfg``), else None."""
+    match = _UNKNOWN_KEY.match(message)
+    key = match.group(1) if match else None
+    return key if key is not None and OmegaConf.select(cfg, key, default=None) is not None else None
 
 
 def code_commit() -> str | None:

@@ -7,15 +7,21 @@ groups; ``load_config("experiment/default", ["training.max_steps=10",
 
 Every section is typed: the fixed sections by the dataclasses below, each model component by the
 ``config_class`` of the component it names. A mistyped or unknown key fails with its path.
+
+After validation the config travels as an ``ExperimentConfig`` object (``cfg.training`` is a
+``TrainingConfig``, ``cfg.data`` a ``DataConfig``, ...): defaults live in those dataclasses only, the
+YAML files state what differs. Each model part (``cfg.model.vlm``, ...) stays a plain dict, checked
+against its component's ``config_class`` here and built from it by the registry.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -68,7 +74,7 @@ def load_config(
     name: str | Path = "experiment/default",
     overrides: Sequence[str] = (),
     directory: str | Path | None = None,
-) -> DictConfig:
+) -> ExperimentConfig:
     """Compose ``name`` (``experiment/<x>``, or a saved ``config.yaml`` path) with ``overrides``.
 
     Overrides use Hydra's grammar: ``training.max_steps=10`` sets a value,
@@ -118,12 +124,15 @@ def _set_or_add(override: str) -> str:
     return "++" + override
 
 
-def validate(cfg: Any) -> DictConfig:
-    """Check ``cfg`` against the schema and each model component's config class.
-
-    Returns the merged config with every default filled in, so a saved config.yaml records
-    everything that built the model.
+def validate(cfg: Any) -> ExperimentConfig:
+    """Check ``cfg`` (a mapping, a DictConfig or an ``ExperimentConfig``) against the schema and each model
+    component's config class; returns the typed ``ExperimentConfig`` with every default filled in, so a
+    saved config.yaml records everything that built the model.
     """
+    return cast(ExperimentConfig, OmegaConf.to_object(_checked(cfg)))
+
+
+def _checked(cfg: Any) -> DictConfig:
     from omegaconf.errors import OmegaConfBaseException
 
     try:
@@ -166,8 +175,6 @@ _ABSENT = object()
 
 
 def _as_container(obj: Any) -> Any:
-    import dataclasses
-
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
     return obj
@@ -179,17 +186,13 @@ def _describe(err: Exception) -> str:
     return f"config key {key!r}: {msg}" if key else msg
 
 
-def save_config(cfg: DictConfig, path: str | Path) -> Path:
+def to_yaml(cfg: ExperimentConfig) -> str:
+    """The config as the YAML a bundle's config.yaml holds (every value resolved)."""
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg), resolve=True)
+
+
+def save_config(cfg: ExperimentConfig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    path.write_text(to_yaml(cfg))
     return path
-
-
-def merge(base: DictConfig, *others: Any) -> DictConfig:
-    """Merge configs (later wins) and re-validate."""
-    return validate(OmegaConf.merge(base, *others))
-
-
-def to_container(cfg: DictConfig) -> dict[str, Any]:
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]

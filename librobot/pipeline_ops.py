@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from librobot.bundle import update_metadata
-from librobot.config import load_config, save_config, validate
+from librobot.config import ExperimentConfig, load_config, save_config, to_yaml, validate
 from librobot.data.normalizer import Normalizer
 from librobot.promotion import PromotionPolicy
 from librobot.serving.package import package_policy
@@ -37,10 +37,10 @@ DEFAULT_BENTO_NAME = "librobot-policy"
 def resolve_experiment(experiment: str, overrides: Sequence[str], dataset_path: str | None = None) -> str:
     """The experiment composed with ``overrides`` (and the pipeline's dataset) as resolved YAML."""
     extra = [f"data.path={dataset_path}"] if dataset_path else []
-    return OmegaConf.to_yaml(load_config(experiment, [*overrides, *extra]), resolve=True)
+    return to_yaml(load_config(experiment, [*overrides, *extra]))
 
 
-def experiment_config(config_yaml: str, dataset_path: str | None = None) -> DictConfig:
+def experiment_config(config_yaml: str, dataset_path: str | None = None) -> ExperimentConfig:
     """The resolved experiment back as a validated config, on ``dataset_path`` when given."""
     cfg = OmegaConf.create(config_yaml)
     if dataset_path:
@@ -99,7 +99,7 @@ def train(
     cfg = experiment_config(config_yaml, dataset_path)
     output = Path(output)
     if num_processes <= 1:
-        from librobot.training import train as train_policy  # lazy: torch (see the module docstring)
+        from librobot.training.run import train as train_policy  # lazy: torch (see the module docstring)
 
         return Path(train_policy(cfg, output, resume=resume, normalizer=normalizer))
     import subprocess
@@ -123,7 +123,7 @@ def export(bundle_path: str | Path) -> dict[str, Any]:
 def quantize(bundle_path: str | Path, mode: str | None) -> dict[str, Any]:
     """int8/int4 under its gates from the export step's fp32 graph; a rejection is recorded, never raised."""
     # lazy: torch (see the module docstring)
-    from librobot.evaluation import closed_loop_comparison
+    from librobot.evaluation.runtime_comparison import closed_loop_comparison
     from librobot.inference.onnx_export import try_quantize
 
     return try_quantize(bundle_path, mode or None, closed_loop=closed_loop_comparison)
@@ -131,7 +131,7 @@ def quantize(bundle_path: str | Path, mode: str | None) -> dict[str, Any]:
 
 def evaluate(bundle_path: str | Path, output: str | Path, episodes_per_task: int, settings: Mapping[str, Any]) -> dict:
     """Closed-loop rollouts in the bundle's simulator (``settings``: eval overrides such as tasks, max_steps)."""
-    from librobot.evaluation import evaluate as evaluate_policy  # lazy: torch (see the module docstring)
+    from librobot.evaluation.run import evaluate as evaluate_policy  # lazy: torch (see the module docstring)
 
     return evaluate_policy(
         bundle_path, output, episodes=episodes_per_task, overrides=from_struct(settings), progress=False

@@ -44,13 +44,17 @@ def test_experiments_keep_their_vlm_settings():
     from librobot.config import load_config
 
     default = load_config("experiment/default").model.vlm
-    assert (default.name, default.hidden_dim, default.image_size, default.image_grid) == (
+    assert (default["name"], default["hidden_dim"], default["image_size"], default["image_grid"]) == (
         "small_pretrained",
         128,
         96,
         3,
     )
-    assert default.image_layer == "head"
+    assert default["image_layer"] == "head"
     wheel_loader = load_config("experiment/wheel_loader_groot").model.vlm
-    assert (wheel_loader.name, wheel_loader.hidden_dim, wheel_loader.image_size) == ("small_pretrained", 128, 64)
-    assert (wheel_loader.image_grid, wheel_loader.image_layer) == (4, "stride16")
+    assert (wheel_loader["name"], wheel_loader["hidden_dim"], wheel_loader["image_size"]) == (
+        "small_pretrained",
+        128,
+        64,
+    )
+    assert (wheel_loader["image_grid"], wheel_loader["image_layer"]) == (4, "stride16")

@@ -61,14 +61,6 @@ DEFERRED_IN = {  # every import inside a function of these files
     "pyarrow, grpc, kfp) loads when the command runs",
 }
 DEFERRED = {  # file -> the modules it imports inside a function, and why
-    "librobot/training/__init__.py": (
-        {"librobot.training.run"},
-        "librobot.config imports training/config.py; `train` (torch) loads on first use",
-    ),
-    "librobot/evaluation/__init__.py": (
-        {"librobot.evaluation.run", "librobot.evaluation.runtime_comparison"},
-        "librobot.config imports evaluation/config.py; `evaluate` (torch) loads on first use",
-    ),
     "librobot/client/transport.py": (
         {"librobot.client.http_transport", "librobot.client.grpc_transport"},
         "the transports import this module's errors, and each pulls its own optional client (httpx, grpc)",
@@ -82,9 +74,10 @@ DEFERRED = {  # file -> the modules it imports inside a function, and why
             "librobot.validation",
             "librobot.validation.presence",
             "librobot.data.dataset",
-            "librobot.training",
+            "librobot.training.run",
             "librobot.inference.onnx_export",
-            "librobot.evaluation",
+            "librobot.evaluation.run",
+            "librobot.evaluation.runtime_comparison",
         },
         "torch, pandas: `librobot kubeflow compile` imports this module, and a KFP component runs one op",
     ),

@@ -33,11 +33,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from omegaconf import OmegaConf
+    from librobot.config import load_config, to_yaml  # lazy (CLI): omegaconf; `librobot --help` stays fast
 
-    from librobot.config import load_config  # lazy (CLI): omegaconf; `librobot --help` stays fast
-
-    print(OmegaConf.to_yaml(load_config(args.config, args.overrides), resolve=True), end="")
+    print(to_yaml(load_config(args.config, args.overrides)), end="")
     return 0
 
 

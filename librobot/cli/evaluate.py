@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from librobot.evaluation import evaluate  # lazy (CLI): torch, the simulators; `librobot --help` stays fast
+    from librobot.evaluation.run import evaluate  # lazy (CLI): torch, the simulators; `librobot --help` stays fast
 
     overrides = {
         "env": args.env,

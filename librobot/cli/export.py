@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     # lazy (CLI): export and evaluation pull torch; `librobot --help` stays fast
-    from librobot.evaluation import closed_loop_comparison
+    from librobot.evaluation.runtime_comparison import closed_loop_comparison
     from librobot.inference.onnx_export import export_policy, quantize_policy
 
     with console.status(f"exporting {args.policy} (parity on recorded observations)"):

@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     # lazy (CLI): config pulls omegaconf, training torch; `librobot --help` stays fast
     from librobot.config import load_config
     from librobot.data.normalizer import Normalizer
-    from librobot.training import train
+    from librobot.training.run import train
 
     if args.accelerate_config:
         return _launch(args)

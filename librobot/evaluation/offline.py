@@ -7,20 +7,20 @@ executed: the first ``execute_steps`` actions, padding past the episode end excl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from librobot.data.action_repr import from_relative
+from librobot.data.config import DataConfig
 from librobot.data.dataset import ChunkedDataset, collate
 from librobot.inference.observation import CheckedObservation
 
 
 def offline_metrics(
     policy: Any,
-    data_cfg: Mapping[str, Any],
+    data: DataConfig,
     execute_steps: int,
     dataset_path: str | Path | None = None,
     max_samples: int | None = 512,
@@ -30,18 +30,18 @@ def offline_metrics(
     """L1 / MSE per action dimension, overall and per task, on the bundle's validation split."""
     import torch
 
-    path = Path(dataset_path or data_cfg["path"])
+    path = Path(dataset_path or data.path)
     dataset = ChunkedDataset(
         path,
-        split="val" if float(data_cfg["val_fraction"]) > 0 else "all",
+        split="val" if data.val_fraction > 0 else "all",
         cameras=policy.spec.cameras,
         action_horizon=policy.action_horizon,
         obs_horizon=policy.spec.obs_horizon,
-        val_fraction=float(data_cfg["val_fraction"]),
-        split_seed=int(data_cfg["split_seed"]),
-        action_representation=str(data_cfg.get("action_representation", "absolute")),
-        state_features=data_cfg.get("state_features"),
-        action_features=data_cfg.get("action_features"),
+        val_fraction=data.val_fraction,
+        split_seed=data.split_seed,
+        action_representation=data.action_representation,
+        state_features=data.state_features,
+        action_features=data.action_features,
     )
     policy.robot.check_names(dataset.action_names, "action")
     policy.robot.check_names(dataset.state_names, "state")

@@ -16,6 +16,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from librobot.bundle import load_bundle, update_metadata
+from librobot.config import ExperimentConfig
 from librobot.evaluation.config import EvalConfig
 from librobot.evaluation.offline import offline_metrics
 from librobot.evaluation.protocols import get_protocol, group_summary, protocol_settings, seen_seeds
@@ -31,11 +32,9 @@ from librobot.sim import make_env
 log = get_logger("evaluation")
 
 
-def eval_config(bundle_cfg: Any, overrides: Mapping[str, Any] | None = None) -> EvalConfig:
+def eval_config(bundle_cfg: ExperimentConfig | None, overrides: Mapping[str, Any] | None = None) -> EvalConfig:
     """The bundle's ``eval`` section with ``overrides`` (None values leave a field as it is)."""
-    base = OmegaConf.structured(EvalConfig)
-    if bundle_cfg is not None and "eval" in bundle_cfg:
-        base = OmegaConf.merge(base, bundle_cfg.eval)
+    base = OmegaConf.structured(bundle_cfg.eval if bundle_cfg is not None else EvalConfig)
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
         merged = OmegaConf.merge(base, given)
@@ -93,7 +92,7 @@ def evaluate(
     policy_dir, output = Path(policy_dir), Path(output)
     info = load_bundle(policy_dir, with_model=False)  # config and metadata only; Policy loads the weights
     settings = eval_settings(overrides, episodes=episodes, tasks=tasks)
-    protocol = settings.get("protocol") or (info.cfg.get("eval") or {}).get("protocol")
+    protocol = settings.get("protocol") or info.cfg.eval.protocol
     if protocol:
         settings = protocol_settings(protocol, settings)
     cfg = eval_config(info.cfg, settings)
@@ -244,8 +243,7 @@ def _offline(policy: Any, info: Any, cfg: EvalConfig, dataset: str | Path | None
         return None
     if policy.representation not in ("absolute", "relative"):
         return None
-    data_cfg = OmegaConf.to_container(info.cfg.data, resolve=True)
-    return offline_metrics(policy, data_cfg, cfg.execute_steps, dataset_path=path, max_samples=cfg.offline_samples)
+    return offline_metrics(policy, info.cfg.data, cfg.execute_steps, dataset_path=path, max_samples=cfg.offline_samples)
 
 
 def _slug(text: str) -> str:

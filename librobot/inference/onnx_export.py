@@ -19,14 +19,14 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from librobot.bundle import METADATA_FILE, load_bundle, read_json, update_metadata
 from librobot.checkpoint import scratch_dir
 from librobot.choices import Int8Mode, QuantizeMode
+from librobot.config import ExperimentConfig
 from librobot.inference.config import ExportConfig
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
 from librobot.inference.runtime import ONNX_INPUTS, ONNX_INPUTS_FROM_TEXT, ONNX_OUTPUT
@@ -49,12 +49,9 @@ class ExportParityError(ValueError):
     """The exported (or quantized) graph disagrees with torch beyond the configured gate."""
 
 
-def export_config(bundle_cfg: Any, **overrides: Any) -> ExportConfig:
+def export_config(bundle_cfg: ExperimentConfig | None, **overrides: Any) -> ExportConfig:
     """The bundle's ``export`` section (defaults where absent) with non-None ``overrides`` applied."""
-    base = OmegaConf.structured(ExportConfig)
-    if bundle_cfg is not None and "export" in bundle_cfg:
-        base = OmegaConf.merge(base, bundle_cfg.export)
-    cfg = cast(ExportConfig, OmegaConf.to_object(base))  # a structured config turns back into its dataclass
+    cfg = dataclasses.replace(bundle_cfg.export) if bundle_cfg is not None else ExportConfig()  # a copy to set
     for key, value in overrides.items():
         if value is not None:
             setattr(cfg, key, value)

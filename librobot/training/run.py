@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from librobot.bundle import save_bundle
 from librobot.checkpoint import recover_atomic_dir
 from librobot.choices import ActionRepresentation
-from librobot.config import validate
+from librobot.config import ExperimentConfig, validate
 from librobot.data.dataset import ChunkedDataset, collate
 from librobot.data.normalizer import Normalizer
 from librobot.data.versioning import dataset_md5, tracked_root_md5
@@ -38,7 +38,7 @@ TRAIN_DIR = "train"  # inside the bundle: checkpoints/, mlflow.db, plots/, train
 
 
 def train(
-    cfg: DictConfig,
+    cfg: ExperimentConfig | DictConfig,
     output_dir: str | Path,
     resume: bool = False,
     callbacks: Sequence[Any] = (),
@@ -165,7 +165,7 @@ def checked_normalizer(normalizer: Normalizer | None, dataset: Any) -> Normalize
     return normalizer
 
 
-def robot_for(cfg: DictConfig, dataset: Any):
+def robot_for(cfg: ExperimentConfig, dataset: Any):
     """The config's robot (or, for ``robot=dataset``, the dataset's own), checked against the dataset's names."""
     if names_dataset_robot(cfg.robot):
         return robot_from_dataset(

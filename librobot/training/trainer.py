@@ -13,6 +13,7 @@ that run inside workers restart their streams at the resume point.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from librobot.choices import MixedPrecision
+from librobot.config import ExperimentConfig, to_yaml
 from librobot.logging import get_logger
 from librobot.progress import Progress
 from librobot.seeding import rng_state, seed_everything, set_rng_state
@@ -78,7 +80,7 @@ class Trainer:
         batch_transform: Callable[[Any], Any] | None = None,
         num_workers: int = 0,
         callbacks: Sequence[Callback] = (),
-        run_config: DictConfig | dict | None = None,
+        run_config: ExperimentConfig | None = None,
         run_name: str = "train",
     ):
         self.cfg = training_config(training)
@@ -211,9 +213,9 @@ class Trainer:
             self.output_dir, self.cfg.tracking_experiment, self.run_name, run_id=self._mlflow_run_id
         )
         if self._mlflow_run_id is None:  # a new run: log what defines it once
-            params: dict[str, Any] = {"training": OmegaConf.to_container(OmegaConf.structured(self.cfg))}
+            params: dict[str, Any] = {"training": dataclasses.asdict(self.cfg)}
             if self.run_config is not None:
-                params = _as_dict(self.run_config)
+                params = dataclasses.asdict(self.run_config)
             params["num_processes"] = self.accelerator.num_processes
             self.tracker.log_params(params)
         self._mlflow_run_id = self.tracker.run_id
@@ -477,7 +479,7 @@ class Trainer:
         paths = [loss_curve(self.history, self.output_dir / "plots" / "loss_curve.png", title=self.run_name)]
         if self.run_config is not None:
             path = self.output_dir / "config.yaml"
-            path.write_text(OmegaConf.to_yaml(OmegaConf.create(_as_dict(self.run_config))))
+            path.write_text(to_yaml(self.run_config))
             paths.append(path)
         for path in paths:
             self.tracker.log_artifact(path)
@@ -530,10 +532,6 @@ def _set_tf32(allow: bool | None) -> None:
 
 def _mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-
-
-def _as_dict(cfg: DictConfig | dict) -> dict[str, Any]:
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
 
 
 def accumulation_weights(micro_batches: list[dict]) -> list[float]:

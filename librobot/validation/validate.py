@@ -77,8 +77,8 @@ def validate_for_experiment(root: str | Path, cfg: Any, settings: ValidationSett
         root,
         cfg.robot,
         settings,
-        state_features=data.get("state_features"),
-        action_features=data.get("action_features"),
+        state_features=data.state_features,
+        action_features=data.action_features,
     )
 
 

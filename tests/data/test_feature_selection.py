@@ -64,12 +64,11 @@ def test_validation_and_the_dataset_robot_see_the_selected_dimensions(tiny_datas
 
 
 def test_the_pipelines_validate_with_the_experiments_selection(tiny_dataset):
-    from omegaconf import OmegaConf
-
+    from librobot.config import validate
     from librobot.validation import validate_for_experiment
 
     robot = {"name": "two_of_three", "state": ["gripper", "x"], "action": ["dx", "dy"]}
-    cfg = OmegaConf.create({"robot": robot, "data": {"state_features": {"gripper": "grip", "x": "x"}}})
+    cfg = validate({"robot": robot, "data": {"state_features": {"gripper": "grip", "x": "x"}}})
     assert validate_for_experiment(tiny_dataset, cfg).success
     cfg.data.state_features = None
     assert not validate_for_experiment(tiny_dataset, cfg).success  # 3 recorded values against 2

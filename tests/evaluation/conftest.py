@@ -13,7 +13,7 @@ from tests.helpers.tiny_run import tiny_config
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_dataset, tmp_path_factory):
-    from librobot.training import train
+    from librobot.training.run import train
 
     cfg = tiny_config(tiny_dataset, max_steps=2, val_every=0, checkpoint_every=0)
     return train(cfg, tmp_path_factory.mktemp("eval") / "bundle")

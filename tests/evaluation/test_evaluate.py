@@ -10,8 +10,8 @@ import pytest
 from librobot.bundle import CONFIG_FILE, NORMALIZATION_FILE, REQUIRED_FILES
 from librobot.cli import main
 from librobot.data.video import video_info
-from librobot.evaluation import evaluate
 from librobot.evaluation.rollout import RobotMismatchError, check_robot_matches
+from librobot.evaluation.run import evaluate
 from librobot.evaluation.stats import wilson_interval
 from librobot.robots import load_robot
 from tests.helpers.tiny_run import TASKS

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from librobot.evaluation import evaluate
 from librobot.evaluation.rollout import RobotMismatchError, check_robot_matches
+from librobot.evaluation.run import evaluate
 from librobot.inference.policy import Policy
 from librobot.robots import load_robot
 from tests.helpers.tiny_run import tiny_config
@@ -21,7 +21,7 @@ PREV = [f"prev_{n}" for n in PROPRIO]
 @pytest.mark.slow
 def test_a_proprio_only_policy_trains_exports_serves_and_evaluates(tiny_dataset, tmp_path):
     from librobot.inference.onnx_export import export_policy
-    from librobot.training import train
+    from librobot.training.run import train
 
     cfg = tiny_config(
         tiny_dataset,

@@ -67,7 +67,7 @@ def test_seeds_are_read_per_task_from_the_recording(tiny_dataset):
 
 
 def test_evaluating_on_seeds_the_demonstrations_used_is_refused_under_the_protocol(tiny_bundle, tmp_path):
-    from librobot.evaluation import evaluate
+    from librobot.evaluation.run import evaluate
     from librobot.sim.record import RecordJob, record_dataset
 
     replayed = tmp_path / "recorded_at_1000"

@@ -65,7 +65,6 @@ def write_dataset(root: Path, episodes: int = 2, length: int = 10, seed: int = 0
 def make_bundle(root: Path, obs_horizon: int = 1, extra_overrides: list[str] | None = None) -> Path:
     """Dataset + bundle under ``root``; returns the bundle directory."""
     import torch
-    from omegaconf import OmegaConf
 
     from librobot.bundle import save_bundle
     from librobot.config import load_config, validate
@@ -77,7 +76,7 @@ def make_bundle(root: Path, obs_horizon: int = 1, extra_overrides: list[str] | N
     dataset = write_dataset(root / "dataset")
     overrides = OVERRIDES + [f"data.obs_horizon={obs_horizon}", f"data.path={dataset}"] + (extra_overrides or [])
     cfg = load_config("experiment/default", overrides)
-    cfg.model.action_head = OmegaConf.create(HEAD)
+    cfg.model.action_head = dict(HEAD)
     cfg = validate(cfg)
     robot = load_robot(cfg.robot)
     ds = ChunkedDataset(dataset, cameras=list(CAMERAS), action_horizon=HORIZON, obs_horizon=obs_horizon)

@@ -100,3 +100,40 @@ def test_broken_robot_bounds_are_refused(corrupt, bounds, message):
 
     with pytest.raises(BundleError, match=message):
         load_bundle(corrupt(edit), with_model=False)
+
+
+def _edit_config(tiny_bundle, tmp_path, edit):
+    import yaml
+
+    bundle = shutil.copytree(tiny_bundle, tmp_path / "bundle")
+    path = bundle / "config.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    edit(cfg)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return bundle
+
+
+def test_the_config_loads_as_the_typed_experiment_config(tiny_bundle):
+    from librobot.config import ExperimentConfig
+    from librobot.training.config import TrainingConfig
+
+    cfg = load_bundle(tiny_bundle, with_model=False).cfg
+    assert isinstance(cfg, ExperimentConfig) and isinstance(cfg.training, TrainingConfig)
+
+
+def test_keys_an_older_librobot_wrote_are_dropped_with_a_warning(tiny_bundle, tmp_path, caplog):
+    def edit(cfg):
+        cfg["training"]["retired_option"] = 3
+        cfg["model"]["action_head"]["retired_head_option"] = True
+
+    bundle = _edit_config(tiny_bundle, tmp_path, edit)
+    with caplog.at_level("WARNING"):
+        loaded = load_bundle(bundle)
+    assert loaded.model is not None
+    assert "training.retired_option" in caplog.text and "model.action_head.retired_head_option" in caplog.text
+
+
+def test_a_config_value_of_the_wrong_type_is_refused_naming_file_and_key(tiny_bundle, tmp_path):
+    bundle = _edit_config(tiny_bundle, tmp_path, lambda cfg: cfg["data"].update(action_horizon="long"))
+    with pytest.raises(BundleError, match=r"config\.yaml.*data\.action_horizon"):
+        load_bundle(bundle, with_model=False)

@@ -13,7 +13,7 @@ from librobot.inference.observation import check_observation
 from librobot.inference.onnx_export import export_policy
 from librobot.inference.policy import Policy
 from librobot.models.action_tokenizers import ACTION_TOKENIZER_FILE
-from librobot.training import train
+from librobot.training.run import train
 from tests.helpers import tiny_bundle
 
 OVERRIDES = [

@@ -12,7 +12,7 @@ from librobot.config import load_config
 from librobot.inference.observation import check_observation
 from librobot.inference.onnx_export import export_policy
 from librobot.inference.policy import Policy
-from librobot.training import train
+from librobot.training.run import train
 from tests.helpers import tiny_bundle
 
 OVERRIDES = [
@@ -54,7 +54,7 @@ def test_octo_policy_trains_exports_and_serves_the_same_chunk(tmp_path):
     cfg = load_config("experiment/octo", [*OVERRIDES, f"data.path={dataset}"])
     bundle_dir = train(cfg, tmp_path / "bundle")
     bundle = load_bundle(bundle_dir)
-    assert isinstance(bundle.model, OctoStyle) and bundle.cfg.model.framework.name == "octo_style"
+    assert isinstance(bundle.model, OctoStyle) and bundle.cfg.model.framework["name"] == "octo_style"
 
     report = export_policy(bundle_dir)
     assert report["fp32"]["passed"], report["fp32"]

@@ -166,7 +166,9 @@ def test_config_choices_are_checked_at_load():
     with pytest.raises(ConfigError, match="model.framework.tokenizer.name must be 'bins'"):
         load_config("experiment/openvla", ["model.framework.tokenizer={name: fast}"])
     cfg = load_config("experiment/openvla")
-    assert cfg.model.framework.tokenizer.bins == 256 and cfg.model.vlm.from_config and not cfg.model.vlm.freeze
+    assert (
+        cfg.model.framework["tokenizer"]["bins"] == 256 and cfg.model.vlm["from_config"] and not cfg.model.vlm["freeze"]
+    )
 
 
 def test_untied_lm_head_loads_from_a_checkpoint_and_a_base_checkpoint_is_refused(tmp_path, tiny_model_cfg):

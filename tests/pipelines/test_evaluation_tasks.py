@@ -1,6 +1,6 @@
 """`evaluation.tasks` of a pipeline config reaches the rollouts, in the ZenML step's and the Kubeflow component's call.
 
-Both orchestrators hand their ``evaluation`` parameter to ``librobot.evaluation.evaluate`` as
+Both orchestrators hand their ``evaluation`` parameter to ``librobot.evaluation.run.evaluate`` as
 ``overrides``; a ``tasks=None`` argument used to overwrite the tasks there. The bundle is trained
 on reach-v3 only and asked for button-press-topdown-v3, so evaluating "the dataset's tasks" instead
 of the requested one shows. (tests/pipelines/test_training_pipeline.py checks the ZenML step in a run.)
@@ -20,7 +20,7 @@ REQUESTED = "button-press-topdown-v3"  # not in the tiny dataset (reach-v3 only)
 @pytest.fixture(scope="module")
 def reach_bundle(tiny_pipeline_parameters, tmp_path_factory):
     from librobot.config import load_config
-    from librobot.training import train
+    from librobot.training.run import train
 
     params = tiny_pipeline_parameters["parameters"]
     cfg = load_config(params["experiment"], [*params["overrides"], f"data.path={params['dataset_path']}"])
@@ -32,7 +32,7 @@ def _settings(**kwargs):
 
 
 def test_library_evaluates_only_the_tasks_the_settings_ask_for(reach_bundle, tmp_path):
-    from librobot.evaluation import evaluate
+    from librobot.evaluation.run import evaluate
 
     assert json.loads((reach_bundle / "metadata.json").read_text())["tasks"] == ["reach-v3"]
     report = evaluate(reach_bundle, tmp_path / "eval", episodes=1, overrides=_settings(), record_in_bundle=False)

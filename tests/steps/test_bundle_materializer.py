@@ -6,10 +6,10 @@ import json
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from librobot.bundle import Bundle, save_bundle
 from librobot.checkpoint import load_weights
+from librobot.config import validate
 from librobot.robots import load_robot
 
 
@@ -24,7 +24,9 @@ def bundle_dir(tmp_path):
         "obs_horizon": 1,
     }
     metadata = {"dataset": {"path": "data/x", "md5": "abc.dir"}, "train_metrics": {"loss": 0.5, "steps": 10}}
-    path = save_bundle(tmp_path / "bundle", OmegaConf.create({"name": "t"}), model, normalization, metadata)
+    path = save_bundle(
+        tmp_path / "bundle", validate({"name": "t", "robot": "so100_arm"}), model, normalization, metadata
+    )
     (path / "onnx").mkdir()
     (path / "onnx" / "policy.onnx").write_bytes(b"onnx-bytes")
     (path / "train").mkdir()  # the trainer's checkpoints and logs: not part of the bundle

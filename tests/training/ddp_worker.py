@@ -16,8 +16,8 @@ import torch
 
 from librobot.checkpoint import save_weights
 from librobot.config import load_config
-from librobot.training import train
 from librobot.training.callbacks import Callback
+from librobot.training.run import train
 
 torch.set_num_threads(1)
 

@@ -12,8 +12,8 @@ from librobot.bundle import load_bundle
 from librobot.data.dataset import ChunkedDataset, collate
 from librobot.data.versioning import dataset_md5
 from librobot.robots import load_robot
-from librobot.training import train
 from librobot.training.callbacks import Callback
+from librobot.training.run import train
 from tests.helpers.tiny_run import HORIZON, IMAGE_SIZE, TASKS, tiny_config
 
 

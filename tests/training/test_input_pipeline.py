@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -14,7 +16,7 @@ from tests.helpers.tiny_run import tiny_config
 def _batches(cfg, dataset, tmp_path, start: DataPosition, n: int, num_workers: int, **training):
     model = torch.nn.Linear(2, 2)  # the loader needs a prepared Trainer, not a policy
     settings = {**training, "tracking": False, "progress": False}
-    trainer = Trainer(model, dataset, {**cfg.training, **settings}, tmp_path, seed=3, collate_fn=collate,
+    trainer = Trainer(model, dataset, dataclasses.replace(cfg.training, **settings), tmp_path, seed=3, collate_fn=collate,
                       num_workers=num_workers)  # fmt: skip
     trainer._setup()
     stream = trainer._batches(start)
@@ -51,4 +53,4 @@ def test_worker_processes_give_the_same_batches_as_the_main_process(tiny_dataset
 def test_bad_prefetch_factor_is_refused_with_its_field(tiny_dataset, tmp_path):
     cfg = tiny_config(tiny_dataset)
     with pytest.raises(ValueError, match="training.prefetch_factor"):
-        Trainer(torch.nn.Linear(2, 2), [], {**cfg.training, "prefetch_factor": 0}, tmp_path)
+        Trainer(torch.nn.Linear(2, 2), [], dataclasses.replace(cfg.training, prefetch_factor=0), tmp_path)

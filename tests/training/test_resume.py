@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from librobot.checkpoint import load_weights
-from librobot.training import train
 from librobot.training.callbacks import Callback
 from librobot.training.checkpointing import list_checkpoints
+from librobot.training.run import train
 from tests.helpers.tiny_run import tiny_config
 
 

@@ -8,8 +8,8 @@ import sys
 import textwrap
 
 from librobot.checkpoint import atomic_dir, recover_atomic_dir
-from librobot.training import train
 from librobot.training.checkpointing import list_checkpoints
+from librobot.training.run import train
 from tests.helpers.tiny_run import tiny_config
 
 

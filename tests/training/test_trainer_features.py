@@ -8,8 +8,8 @@ import math
 import torch
 
 from librobot.checkpoint import load_weights
-from librobot.training import train
 from librobot.training.callbacks import EarlyStopping
+from librobot.training.run import train
 from tests.helpers.tiny_run import tiny_config
 
 
