@@ -8,7 +8,10 @@ the bundle directory. Promotion keeps its record in a registry directory on shar
 ``librobot kubeflow compile`` writes ``infra/kubeflow/training_pipeline.yaml``; tests run this
 pipeline with ``kfp.local.SubprocessRunner`` (the components' code then runs in this venv).
 Multi-GPU: ``num_processes > 1`` makes the train component run ``accelerate launch`` over that
-many processes (give the task as many GPUs, see docs/pipeline.md).
+many processes (give the task as many GPUs, see docs/pipeline.md). Multi-node: ``num_nodes > 1``
+makes it submit the training as a Kubeflow Trainer TrainJob (``librobot.training.trainjob.
+train_on_cluster``) on the ReadWriteMany PVC ``shared_pvc``, which the train task mounts at
+``trainjob.DEFAULT_MOUNT`` to hand the nodes their inputs and take the bundle back.
 """
 
 # no `from __future__ import annotations`: KFP reads the components' annotations as types
@@ -18,8 +21,10 @@ import re
 
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Metrics, Model, Output
+from kfp.kubernetes import mount_pvc
 
 from librobot import pipeline_ops as ops
+from librobot.training import trainjob
 
 IMAGE = os.environ.get("LIBROBOT_IMAGE", "librobot:train")
 # GPUs requested by the train task (compile-time: `librobot kubeflow compile --gpus N`); run with num_processes=N
@@ -92,9 +97,18 @@ def normalize(dataset: Input[Artifact], config_yaml: str, normalizer: Output[Art
 
 @_component
 def train(
-    dataset: Input[Artifact], normalizer: Input[Artifact], config_yaml: str, num_processes: int, bundle: Output[Model]
+    dataset: Input[Artifact],
+    normalizer: Input[Artifact],
+    config_yaml: str,
+    num_processes: int,
+    num_nodes: int,
+    gpus_per_node: int,
+    train_image: str,
+    shared_pvc: str,
+    bundle: Output[Model],
 ):
-    """Train with the normalize task's stats; with num_processes > 1, under `accelerate launch` (one process per GPU)."""
+    """Train with the normalize task's stats: in this pod (num_processes > 1: `accelerate launch`, one process
+    per GPU), or with num_nodes > 1 as a Kubeflow Trainer TrainJob over that many nodes of train_image."""
     import json
     import pathlib
     import shutil
@@ -103,12 +117,17 @@ def train(
 
     from librobot import pipeline_ops as ops
     from librobot.data.normalizer import Normalizer
+    from librobot.training.trainjob import train_on_cluster
 
     record = json.loads(pathlib.Path(dataset.path).read_text())
-    work = tempfile.mkdtemp(prefix="train-")
-    bundle_dir = ops.train(
-        config_yaml, record["path"], Normalizer.load(normalizer.path), f"{work}/run", False, num_processes
-    )
+    stats = Normalizer.load(normalizer.path)
+    if num_nodes == 1:
+        work = tempfile.mkdtemp(prefix="train-")
+        bundle_dir = ops.train(config_yaml, record["path"], stats, f"{work}/run", False, num_processes)
+    else:  # num_nodes < 1 is refused there, by name
+        bundle_dir = train_on_cluster(
+            config_yaml, stats, train_image, num_nodes, gpus_per_node, shared_pvc, num_processes=num_processes
+        )
     # train/ holds checkpoints and logs, not part of the bundle
     shutil.copytree(bundle_dir, bundle.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("train"))
     bundle.metadata["dataset_md5"] = record["md5"]
@@ -216,17 +235,29 @@ def training_pipeline(
     evaluation: dict = {},  # noqa: B006  (eval overrides: max_steps, tasks, runtime, ...)
     quantize_mode: str = ops.DEFAULT_QUANTIZE_MODE,
     promotion: dict = ops.DEFAULT_PROMOTION,  # noqa: B006
-    registry: str = "/mnt/librobot/registry",
+    registry: str = f"{trainjob.DEFAULT_MOUNT}/registry",  # on the shared volume the promote task mounts
     bento_name: str = ops.DEFAULT_BENTO_NAME,
     num_processes: int = 1,
+    num_nodes: int = 1,  # > 1: a Kubeflow Trainer TrainJob (docs/pipeline.md)
+    gpus_per_node: int = 0,  # for num_nodes > 1; num_processes is for one pod
+    train_image: str = IMAGE,  # what the TrainJob's nodes run (e.g. the train-cuda image)
+    shared_pvc: str = trainjob.SHARED_VOLUME,  # ReadWriteMany, mounted by the train task and every node
 ):
     data = load_dataset(dataset_path=dataset_path)
     config = resolve_config(dataset=data.output, experiment=experiment, overrides=overrides)
     checked = validate(dataset=data.output, config_yaml=config.output, settings=validation)
     stats = normalize(dataset=data.output, config_yaml=config.output)
     trained = train(
-        dataset=data.output, normalizer=stats.output, config_yaml=config.output, num_processes=num_processes
+        dataset=data.output,
+        normalizer=stats.output,
+        config_yaml=config.output,
+        num_processes=num_processes,
+        num_nodes=num_nodes,
+        gpus_per_node=gpus_per_node,
+        train_image=train_image,
+        shared_pvc=shared_pvc,
     ).after(checked)
+    mount_pvc(trained, pvc_name=shared_pvc, mount_path=trainjob.DEFAULT_MOUNT)  # inputs to and bundle from the nodes
     if TRAIN_GPUS:
         trained.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(TRAIN_GPUS)
     exported = export(bundle=trained.output)
@@ -242,6 +273,7 @@ def training_pipeline(
         version=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         policy=promotion,
     )
+    mount_pvc(decided, pvc_name=shared_pvc, mount_path=trainjob.DEFAULT_MOUNT)  # the registry's default home
     for task in (evaluated, decided):
         task.set_caching_options(False)  # production changes between runs; rollouts are cheap to trust fresh
     with dsl.If(decided.outputs["Output"] == True):  # noqa: E712  (a KFP condition, not a Python comparison)

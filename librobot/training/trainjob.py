@@ -13,6 +13,10 @@ outlives the pods and ``--resume`` continues a run whose pods were lost.
 
 ``--dry-run`` builds the TrainJob through the SDK's own Kubernetes backend with the API server left
 out (``DryRunBackend``), so the printed YAML is what ``TrainerClient.train`` would send.
+
+The KFP pipeline's train task with ``num_nodes > 1`` calls ``train_on_cluster``: it writes the
+resolved experiment and the normalize task's stats beside the run on the shared volume (which that
+task's pod mounts too), so the nodes train exactly that config with exactly those stats.
 """
 
 from __future__ import annotations
@@ -23,9 +27,17 @@ import shlex
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from omegaconf import OmegaConf
+
+from librobot.bundle import WEIGHTS_FILE
+from librobot.config import validate
 from librobot.training.distributed import accelerate_config_path
+
+if TYPE_CHECKING:
+    from librobot.data.normalizer import Normalizer
 
 DEFAULT_RUNTIME = "torch-distributed"
 # the torch runtime's trainer: its replicated job and its container are both named "node"
@@ -58,6 +70,8 @@ class TrainJobSpec:
     mount_path: str = DEFAULT_MOUNT
     output: str | None = None  # default: <mount_path>/runs/<name>
     resume: bool = False
+    normalizer: str | None = None  # stats JSON the nodes train with (default: computed from the data)
+    experiment: str | None = None  # the experiment label's value (default: config)
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -106,6 +120,8 @@ class TrainJobSpec:
 def train_args(spec: TrainJobSpec) -> list[str]:
     """``librobot train`` arguments: the same command line a local run takes."""
     args = ["train", "--config", spec.config, "--output", spec.bundle_dir]
+    if spec.normalizer:
+        args += ["--normalizer", spec.normalizer]
     if spec.resume:
         args.append("--resume")
     return [*args, *spec.overrides]
@@ -170,7 +186,9 @@ def options(spec: TrainJobSpec, data_path: str | None = None) -> list[Any]:
 
     out: list[Any] = [
         Name(spec.name),
-        Labels({"app.kubernetes.io/part-of": "librobot", "librobot/experiment": _label(spec.config)}),
+        Labels(
+            {"app.kubernetes.io/part-of": "librobot", "librobot/experiment": _label(spec.experiment or spec.config)}
+        ),
         TrainerCommand(node_command(spec, data_path)),
     ]
     if spec.pvc:
@@ -269,3 +287,94 @@ def follow(
 def _echo_lines(lines: Iterable[str], echo: Callable[[str], None]) -> None:
     for line in lines:
         echo(line.rstrip("\n"))
+
+
+def prepare_cluster_run(
+    config_yaml: str,
+    normalizer: Normalizer,
+    image: str,
+    num_nodes: int,
+    gpus_per_node: int = 0,
+    pvc: str = SHARED_VOLUME,
+    mount_path: str = DEFAULT_MOUNT,
+    num_processes: int = 1,
+) -> tuple[TrainJobSpec, str | None]:
+    """The TrainJob that trains exactly ``config_yaml`` (a resolved experiment) with ``normalizer``.
+
+    Both are written beside the run's bundle directory on the shared volume, as
+    ``<mount_path>/runs/<job name>.config.yaml`` and ``.normalizer.json``, for the nodes'
+    ``librobot train --config ... --normalizer ...``. Returns the spec and the dataset each node
+    restores first (None when it lies on the shared volume).
+    """
+    if not pvc:
+        raise ValueError(
+            "shared_pvc: training on several nodes needs a ReadWriteMany PVC that every node and the train task mount"
+        )
+    cfg = validate(OmegaConf.create(config_yaml))  # a bad config fails here, not in the pods
+    name = new_job_name()
+    inputs = f"{mount_path}/runs/{name}"
+    spec = TrainJobSpec(
+        image=image, num_nodes=num_nodes, config=f"{inputs}.config.yaml", name=name, gpus_per_node=gpus_per_node,
+        pvc=pvc, mount_path=mount_path, normalizer=f"{inputs}.normalizer.json", experiment=str(cfg.name),
+    )  # fmt: skip
+    if num_processes > 1:
+        raise ValueError(
+            f"num_processes={num_processes} starts processes inside the train task's pod; with num_nodes={num_nodes} "
+            "give gpus_per_node instead (each node runs one process per GPU)"
+        )
+    Path(inputs).parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{inputs}.config.yaml").write_text(config_yaml)
+    normalizer.save(f"{inputs}.normalizer.json")
+    return spec, _dataset_on_nodes(str(cfg.data.path), mount_path)
+
+
+def _dataset_on_nodes(path: str, mount_path: str) -> str | None:
+    """A dataset on the shared volume is read there; any other is restored on each node (``ensure_dataset``).
+
+    The pipeline's data path is where ``load_dataset`` put it inside the image (``/app/data/default``),
+    which the nodes' fresh containers only hold as a DVC pointer.
+    """
+    return None if Path(path).is_relative_to(mount_path) else path
+
+
+def train_on_cluster(
+    config_yaml: str,
+    normalizer: Normalizer,
+    image: str,
+    num_nodes: int,
+    gpus_per_node: int = 0,
+    pvc: str = SHARED_VOLUME,
+    mount_path: str = DEFAULT_MOUNT,
+    num_processes: int = 1,
+    timeout_s: int = 24 * 3600,
+    client: Any = None,
+) -> Path:
+    """Train as a TrainJob on ``num_nodes`` nodes; returns the bundle directory on the shared volume.
+
+    Submits with ``client`` (default: a ``TrainerClient`` with this pod's service account and
+    namespace), streams node 0's log and waits for ``Complete``. A failed TrainJob raises; one that
+    runs past ``timeout_s`` is deleted (freeing its nodes) and raises.
+    """
+    spec, data = prepare_cluster_run(
+        config_yaml, normalizer, image, num_nodes, gpus_per_node, pvc, mount_path, num_processes
+    )
+    if client is None:
+        from kubeflow.trainer import TrainerClient
+
+        client = TrainerClient()
+    name = submit(client, spec, data)
+    print(f"TrainJob {name}: {num_nodes} nodes of {image}; bundle -> PVC {pvc}, {spec.bundle_dir}", flush=True)
+    try:
+        follow(client, name, timeout_s=timeout_s, echo=lambda line: print(line, flush=True))
+    except TimeoutError as err:
+        client.delete_job(name)
+        raise RuntimeError(f"TrainJob {name} timed out and was deleted (freeing its nodes): {err}") from err
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"TrainJob {name} on {num_nodes} nodes failed: {err} (kubectl describe trainjob {name}; "
+            f"kubectl logs -l jobset.sigs.k8s.io/jobset-name={name})"
+        ) from err
+    bundle = Path(spec.bundle_dir)
+    if not (bundle / WEIGHTS_FILE).is_file():
+        raise RuntimeError(f"TrainJob {name} completed but wrote no policy bundle at {bundle} (no {WEIGHTS_FILE})")
+    return bundle

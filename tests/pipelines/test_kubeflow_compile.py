@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from librobot.cli import main
+from librobot.training.trainjob import DEFAULT_MOUNT, SHARED_VOLUME
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "infra" / "kubeflow" / "training_pipeline.yaml"
@@ -26,6 +27,12 @@ STEPS = {
     "promote",
     "package",
 }
+
+
+def _documents(path: Path) -> tuple[dict, dict]:
+    """The pipeline spec and the platform spec (KFP writes the second once a task mounts a volume)."""
+    pipeline, platform = yaml.safe_load_all(path.read_text())
+    return pipeline, platform
 
 
 def test_committed_pipeline_spec_is_up_to_date(tmp_path, monkeypatch):
@@ -64,7 +71,7 @@ def test_stable_header_sorts_dict_defaults_only():
 
 
 def test_every_step_runs_in_the_project_image():
-    spec = yaml.safe_load(COMMITTED.read_text())
+    spec, _ = _documents(COMMITTED)
     executors = spec["deploymentSpec"]["executors"]
     components = {name.removeprefix("exec-") for name in executors}
     assert components == STEPS
@@ -121,9 +128,31 @@ def test_gpu_compile_requests_accelerators_for_training_only(tmp_path, monkeypat
         main(["kubeflow", "compile", "--gpus", "2", "--image", "registry.invalid/librobot:train", "--output", str(out)])
         == 0
     )
-    executors = yaml.safe_load(out.read_text())["deploymentSpec"]["executors"]
+    executors = _documents(out)[0]["deploymentSpec"]["executors"]
     with_gpus = {name for name, e in executors.items() if "accelerator" in e["container"].get("resources", {})}
     assert with_gpus == {"exec-train"}
     assert executors["exec-train"]["container"]["resources"]["accelerator"]["resourceCount"] == "2"
     assert {e["container"]["image"] for e in executors.values()} == {"registry.invalid/librobot:train"}
     assert main(["kubeflow", "compile", "--output", str(tmp_path / "cpu.yaml")]) == 0  # back to the defaults
+
+
+def test_num_nodes_is_a_parameter_and_the_train_task_mounts_the_shared_volume():
+    """With num_nodes > 1 the train task hands the TrainJob its inputs, and takes the bundle back, on the PVC."""
+    spec, platform = _documents(COMMITTED)
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert params["num_nodes"] == {"defaultValue": 1.0, "isOptional": True, "parameterType": "NUMBER_INTEGER"}
+    assert params["shared_pvc"]["defaultValue"] == SHARED_VOLUME and params["train_image"]["defaultValue"] == (
+        "librobot:train"
+    )
+    train = spec["root"]["dag"]["tasks"]["train"]["inputs"]["parameters"]
+    for name in ("num_nodes", "gpus_per_node", "train_image", "shared_pvc"):
+        assert train[name] == {"componentInputParameter": name}, name
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    # train hands the nodes their inputs; promote keeps the registry (default under the mount) there
+    assert sorted(executors) == ["exec-promote", "exec-train"]
+    assert params["registry"]["defaultValue"] == f"{DEFAULT_MOUNT}/registry"
+    for executor in executors.values():
+        (mount,) = executor["pvcMount"]
+        # the PVC's name is the run's shared_pvc, resolved by the KFP backend when the pod is created
+        assert mount["mountPath"] == DEFAULT_MOUNT
+        assert mount["pvcNameParameter"] == {"componentInputParameter": "shared_pvc"}

@@ -80,7 +80,8 @@ def test_kubeflow_tasks_are_keyed_on_the_resolved_config_and_ordered_by_after():
     """Like ZenML's cache, KFP's sees the config's content; training waits for validation without using its report."""
     import yaml
 
-    spec = yaml.safe_load((ROOT / "infra" / "kubeflow" / "training_pipeline.yaml").read_text())
+    # the first document; the second is the platform spec (the train task's shared volume)
+    spec = next(yaml.safe_load_all((ROOT / "infra" / "kubeflow" / "training_pipeline.yaml").read_text()))
     tasks = spec["root"]["dag"]["tasks"]
     for name in ("validate", "normalize", "train"):
         params = tasks[name]["inputs"]["parameters"]

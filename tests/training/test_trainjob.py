@@ -6,14 +6,18 @@ from __future__ import annotations
 import contextlib
 import io
 import shlex
+from pathlib import Path
 
 import pytest
 import yaml
 from kubeflow_trainer_api import models
 from pydantic import ValidationError
 
+from librobot import pipeline_ops as ops
 from librobot.cli import build_parser, main
-from librobot.training.trainjob import TrainJobSpec, render
+from librobot.config import load_config
+from librobot.data.normalizer import Normalizer
+from librobot.training.trainjob import TrainJobSpec, prepare_cluster_run, render
 
 
 def _dry_run(*args: str) -> dict:
@@ -110,3 +114,62 @@ def test_the_api_types_reject_a_malformed_trainjob():
     job["spec"]["trainer"]["numNodes"] = "two"
     with pytest.raises(ValidationError, match="numNodes"):
         models.TrainerV1alpha1TrainJob.from_dict(job)
+
+
+IMAGE_DATA = "/app/data/default"  # where the pipeline's load_dataset task finds the dataset inside the image
+STATS = Normalizer(
+    {"action": {"mode": "MEAN_STD", "names": ["dx", "dy"], "stats": {"mean": [0.1, -0.2], "std": [2, 3]}}}
+)
+
+
+def _resolved(dataset: str = IMAGE_DATA) -> str:
+    """The resolve-config task's output: the experiment as resolved YAML on the pipeline's dataset."""
+    return ops.resolve_experiment("experiment/default", ["training.max_steps=7"], dataset_path=dataset)
+
+
+def test_the_pipelines_train_task_on_two_nodes_trains_its_resolved_config_with_its_stats(tmp_path):
+    """The TrainJob the KFP train task submits for num_nodes=2: `librobot train` on exactly the resolved config
+    and the normalize task's stats, both on the shared volume, writing the bundle there for the task to copy."""
+    shared = tmp_path / "mnt"  # the shared volume, as the train task's pod and every node mount it
+    config_yaml = _resolved()
+    spec, data = prepare_cluster_run(config_yaml, STATS, "registry.example/librobot:train-cuda", 2, 4,
+                                     mount_path=str(shared))  # fmt: skip
+    job = render(spec, data)
+    assert job["metadata"]["labels"]["librobot/experiment"] == "default"
+    trainer = models.TrainerV1alpha1TrainJob.from_dict(job).spec.trainer
+    assert trainer.num_nodes == 2 and trainer.image == "registry.example/librobot:train-cuda"
+    pull, _, launch = _node_script(job).partition(" && ")
+    assert shlex.split(pull)[-1].endswith(f'ensure_dataset("{IMAGE_DATA}")')  # the image holds only its DVC pointer
+    words = shlex.split(launch)
+    assert words[:6] == ["exec", "torchrun", "--nproc-per-node", "4", "--module", "librobot.cli"]
+    args = build_parser().parse_args(words[6:])
+    runs = shared / "runs"
+    assert args.command == "train" and args.output == runs / spec.name and not args.resume and args.overrides == []
+    assert args.config == f"{runs}/{spec.name}.config.yaml" and Path(args.config).read_text() == config_yaml
+    assert load_config(args.config).training.max_steps == 7  # `librobot train --config` reads it as resolved
+    assert args.normalizer == runs / f"{spec.name}.normalizer.json" and Normalizer.load(args.normalizer) == STATS
+    (patch,) = job["spec"]["runtimePatches"]
+    (node,) = patch["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"]
+    pod = node["template"]["spec"]["template"]["spec"]
+    assert pod["volumes"][0]["persistentVolumeClaim"] == {"claimName": "librobot-shared"}
+    assert pod["containers"][0]["volumeMounts"] == [{"mountPath": str(shared), "name": "shared"}]
+
+
+def test_a_dataset_on_the_shared_volume_is_read_there(tmp_path):
+    shared = tmp_path / "mnt"
+    spec, data = prepare_cluster_run(_resolved(f"{shared}/datasets/reach"), STATS, "x", 3, mount_path=str(shared))
+    assert data is None and " && " not in _node_script(render(spec, data))
+
+
+def test_the_train_task_refuses_bad_cluster_settings_before_writing_anything(tmp_path):
+    config_yaml = _resolved()
+    for settings, message in [
+        ({"num_nodes": 0}, "num_nodes must be >= 1, got 0"),
+        ({"num_nodes": 2, "pvc": ""}, "shared_pvc: training on several nodes needs a ReadWriteMany PVC"),
+        ({"num_nodes": 2, "num_processes": 4}, "num_processes=4 starts processes inside the train task's pod"),
+        ({"num_nodes": 2, "config_yaml": config_yaml.replace("max_steps:", "max_stepz:")}, "max_stepz"),
+    ]:
+        args = {"config_yaml": config_yaml, "normalizer": STATS, "image": "x", "mount_path": str(tmp_path), **settings}
+        with pytest.raises(ValueError, match=message):
+            prepare_cluster_run(**args)
+    assert not list(tmp_path.iterdir())
