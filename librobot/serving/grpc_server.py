@@ -36,10 +36,17 @@ from librobot.serving.batcher import MicroBatcher
 from librobot.serving.grpc_messages import chunk_message, parse_observation
 from librobot.serving.guard import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, TOKEN_ENV
 from librobot.serving.payload import MAX_OBSERVATIONS_PER_REQUEST
-from librobot.serving.policy_call import ActRefused, Refusal, act_prepared, load_packaged, served_metadata
+from librobot.serving.policy_call import (
+    ActRefused,
+    Refusal,
+    act_prepared,
+    load_packaged,
+    policy_batcher,
+    served_metadata,
+)
 from librobot.serving.proto import policy_pb2 as pb
 from librobot.serving.proto import policy_rpc
-from librobot.serving.served_policy import PreparedObservation, load_served_policy, prepare, run_prepared
+from librobot.serving.served_policy import PreparedObservation, load_served_policy, prepare
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Policy"].full_name  # librobot.policy.v1.Policy
 DEFAULT_PORT = 50051
@@ -54,9 +61,7 @@ class PolicyServicer:
         self.policy = policy
         self.meta = meta
         self.spec = ObservationSpec.from_spec(PolicySpec.from_served(meta))
-        self.batcher: MicroBatcher[PreparedObservation] = MicroBatcher(
-            lambda items: run_prepared(policy, items), MAX_OBSERVATIONS_PER_REQUEST
-        )
+        self.batcher: MicroBatcher[PreparedObservation] = policy_batcher(policy)
 
     async def Act(self, request: pb.ActRequest, context: grpc.aio.ServicerContext) -> pb.ActResponse:
         count = len(request.observations)
@@ -92,7 +97,7 @@ class PolicyServicer:
             yield pb.StreamResponse(id=request.id, chunk=chunk_message(chunk))
 
     async def Metadata(self, request: pb.MetadataRequest, context: grpc.aio.ServicerContext) -> pb.MetadataResponse:
-        meta = served_metadata(self.tag, self.policy, self.meta)
+        meta = served_metadata(self.tag, self.policy, self.meta, self.batcher)
         return pb.MetadataResponse(
             model_tag=self.tag,
             robot=self.policy.robot.name,

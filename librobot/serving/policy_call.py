@@ -9,7 +9,7 @@ front end maps to its own status (HTTP 422, gRPC OUT_OF_RANGE, ...). One body, t
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -18,8 +18,8 @@ import numpy as np
 
 import librobot
 from librobot.inference.policy import Policy
-from librobot.serving.batcher import BatchMismatchError, MicroBatcher
-from librobot.serving.served_policy import PreparedObservation
+from librobot.serving.batcher import BatchMismatchError, BatchRun, MicroBatcher, batching_from_env
+from librobot.serving.served_policy import PreparedObservation, run_prepared
 
 logger = logging.getLogger("librobot.serving")
 
@@ -45,6 +45,14 @@ class ActRefused(Exception):
         super().__init__(message)
         self.refusal = refusal
         self.message = message
+
+
+def policy_batcher(
+    policy: Policy, observe: Callable[[BatchRun], None] | None = None
+) -> MicroBatcher[PreparedObservation]:
+    """The batcher in front of ``policy``, sized by ``$LIBROBOT_MAX_BATCH`` / ``$LIBROBOT_BATCH_WAIT_MS``."""
+    max_batch, max_wait_s = batching_from_env()
+    return MicroBatcher(lambda items: run_prepared(policy, items), max_batch, max_wait_s, observe)
 
 
 async def act_prepared(
@@ -79,14 +87,20 @@ async def act_prepared(
     return actions
 
 
-def served_metadata(tag: str, policy: Policy, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Robot spec, normalization, chunk settings and versions of the served model (no host paths)."""
-    return {
+def served_metadata(
+    tag: str, policy: Policy, meta: Mapping[str, Any], batcher: MicroBatcher[Any] | None = None
+) -> dict[str, Any]:
+    """Robot spec, normalization, chunk settings and versions of the served model (no host paths),
+    and the batching it is served with."""
+    out = {
         "model_tag": tag,
         "served_runtime": policy.runtime.name,
         "librobot_version": librobot.__version__,
         **public_metadata(meta),
     }
+    if batcher is not None:
+        out["batching"] = {"max_batch": batcher.max_batch, "max_wait_ms": round(1000 * batcher.max_wait_s, 3)}
+    return out
 
 
 def public_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:

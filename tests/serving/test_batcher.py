@@ -1,13 +1,14 @@
 """The service's micro-batcher, in process: answers go to their own request, failures stay with theirs."""
 
 import asyncio
+import re
 import threading
 import time
 
 import numpy as np
 import pytest
 
-from librobot.serving.batcher import BatchMismatchError, MicroBatcher
+from librobot.serving.batcher import BatchMismatchError, MicroBatcher, batching_from_env
 
 
 class Model:
@@ -71,3 +72,61 @@ def test_a_request_larger_than_the_batch_cap_runs_on_its_own():
 def test_an_empty_request_is_refused():
     with pytest.raises(ValueError, match="at least one"):
         asyncio.run(MicroBatcher(Model(), max_batch=4).submit([]))
+
+
+def test_a_batching_window_gathers_requests_that_arrive_within_it():
+    model = Model()
+    batcher = MicroBatcher(model, max_batch=8, max_wait_s=0.5)
+
+    async def staggered():
+        async def later(k):
+            await asyncio.sleep(0.02 * k)
+            return await batcher.submit([k])
+
+        return await asyncio.gather(*(later(k) for k in range(3)))
+
+    results = asyncio.run(staggered())
+    assert [r[:, 0].tolist() for r in results] == [[0], [1], [2]]
+    assert model.calls == [[0, 1, 2]]  # without the window the first request would have run alone
+
+
+def test_a_full_batch_does_not_wait_for_the_window():
+    model = Model()
+    batcher = MicroBatcher(model, max_batch=4, max_wait_s=60.0)
+
+    async def full():  # a held batch would run into wait_for's limit, far below the 60 s window
+        return await asyncio.wait_for(submit_all(batcher, [[1, 2], [3, 4]]), 10)
+
+    results = asyncio.run(full())
+    assert [r[:, 0].tolist() for r in results] == [[1, 2], [3, 4]]
+
+
+def test_every_model_call_is_reported_with_its_rows_and_each_request_wait():
+    runs = []
+    batcher = MicroBatcher(Model(delay=0.05), max_batch=64, observe=runs.append)
+    asyncio.run(submit_all(batcher, [[1], [2, 3], [4]]))
+    assert sum(run.rows for run in runs) == 4
+    assert sorted(len(run.waits_s) for run in runs) in ([1, 2], [3])  # one wait per request, whatever the split
+    assert all(run.model_s >= 0.05 and run.model_cpu_s >= 0 and min(run.waits_s) >= 0 for run in runs)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LIBROBOT_MAX_BATCH": "0"}, "LIBROBOT_MAX_BATCH=0; it must be at least 1"),
+        ({"LIBROBOT_MAX_BATCH": "eight"}, "LIBROBOT_MAX_BATCH='eight' is not an integer"),
+        ({"LIBROBOT_BATCH_WAIT_MS": "-1"}, "LIBROBOT_BATCH_WAIT_MS=-1; it must be 0 to 1000 ms"),
+        ({"LIBROBOT_BATCH_WAIT_MS": "soon"}, "LIBROBOT_BATCH_WAIT_MS='soon' is not a number"),
+    ],
+)
+def test_batching_settings_that_make_no_sense_are_refused_naming_the_variable(monkeypatch, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        batching_from_env()
+
+
+def test_batching_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LIBROBOT_MAX_BATCH", "16")
+    monkeypatch.setenv("LIBROBOT_BATCH_WAIT_MS", "2.5")
+    assert batching_from_env() == (16, 0.0025)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from librobot.inference.policy import Policy
+from librobot.serving.batcher import DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_BATCH
 from tests.helpers.serving import AUTH, encode
 from tests.helpers.tiny_bundle import CAMERAS, HW, INSTRUCTIONS, observation
 
@@ -65,6 +66,19 @@ def test_metadata_carries_the_bundle_normalization_and_versions(server, exported
     assert meta["action_horizon"] == 4 and meta["obs_horizon"] == 1
     assert meta["dataset_md5"] == "0123abcd" and meta["model_version"]
     assert meta["served_runtime"] == "onnx-int8" and meta["export_parity"]["int8"]["passed"]
+    assert meta["batching"] == {"max_batch": DEFAULT_MAX_BATCH, "max_wait_ms": DEFAULT_BATCH_WAIT_MS}
+
+
+def test_metrics_show_each_model_call_and_queue_wait(server):
+    assert act(server, [encode(observation(np.random.default_rng(8)), seed=0)]).status_code == 200
+    metrics = httpx.get(f"{server}/metrics", timeout=30).text
+    for name in (
+        "librobot_batch_rows_count",
+        "librobot_model_call_seconds_count",
+        "librobot_model_cpu_seconds_total",
+        "librobot_queue_wait_seconds_count",
+    ):
+        assert name in metrics
 
 
 def _bad_requests():
