@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,7 +12,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def isolate_zenml_home() -> None:
+    if "LIBROBOT_TEST_HOME" in os.environ:
+        return  # a test's subprocess: the session that started it made the home
     home = tempfile.mkdtemp(prefix="librobot-zenml-")
+    os.environ["LIBROBOT_TEST_HOME"] = home
+    # the session's stores, models and BentoML home: 1-1.5 GB a run, removed when the session ends
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     for key, value in {
         "ZENML_CONFIG_PATH": f"{home}/zenml",
         "ZENML_LOCAL_STORES_PATH": f"{home}/zenml/local_stores",
@@ -20,4 +27,4 @@ def isolate_zenml_home() -> None:
         "ZENML_ANALYTICS_OPT_IN": "false",
         "ZENML_LOGGING_VERBOSITY": "WARN",
     }.items():
-        os.environ.setdefault(key, value)  # a session that already isolated ZenML keeps its home
+        os.environ.setdefault(key, value)  # what the caller set already stays
