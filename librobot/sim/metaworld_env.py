@@ -7,6 +7,7 @@ object placement follow the reset seed, so the same seed gives the same episode.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from typing import Any
@@ -77,7 +78,7 @@ class MetaWorldEnv:
     def __init__(
         self,
         task: str = "reach-v3",
-        camera: str = "corner",
+        cameras: str | list[str] | tuple[str, ...] = ("corner",),
         image_size: int = 128,
         max_steps: int = 200,
     ):
@@ -92,7 +93,7 @@ class MetaWorldEnv:
         self.task = task
         self.instruction = instruction_for(task)
         self.max_steps = int(max_steps)
-        self._camera = camera
+        self.camera_names = [c.strip() for c in cameras.split(",")] if isinstance(cameras, str) else list(cameras)
         self._env = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[key]()
         self._env.seeded_rand_vec = True  # placement from the seed: reproducible episodes
         self._env._freeze_rand_vec = False  # else every reset reuses one placement (MetaWorld's default)
@@ -100,20 +101,24 @@ class MetaWorldEnv:
         model = self._env.model
         model.light_castshadow[:] = 0
         model.vis.quality.offsamples = 0
+        known = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
+        unknown = [c for c in self.camera_names if c not in known]
+        if unknown or not self.camera_names or len(set(self.camera_names)) != len(self.camera_names):
+            raise ValueError(f"cameras: MetaWorld renders one or more distinct of {known}; got {self.camera_names}")
         self._renderer = mujoco.Renderer(model, image_size, image_size)
-        name = METAWORLD_SAWYER.cameras[0].name
-        self.camera_names = [name]
-        self.robot = _with_camera(METAWORLD_SAWYER, Camera(name, image_size, image_size))
+        self.robot = dataclasses.replace(
+            METAWORLD_SAWYER, cameras=tuple(Camera(c, image_size, image_size) for c in self.camera_names)
+        )
         self._steps = 0
 
-    def _render(self) -> np.ndarray:
-        self._renderer.update_scene(self._env.data, camera=self._camera)
+    def _render(self, camera: str) -> np.ndarray:
+        self._renderer.update_scene(self._env.data, camera=camera)
         img = self._renderer.render()
-        return np.ascontiguousarray(img[::-1, ::-1]) if self._camera in _UPSIDE_DOWN else img.copy()
+        return np.ascontiguousarray(img[::-1, ::-1]) if camera in _UPSIDE_DOWN else img.copy()
 
     def _obs(self, state: np.ndarray) -> dict[str, Any]:
         return {
-            "images": {self.camera_names[0]: self._render()},
+            "images": {c: self._render(c) for c in self.camera_names},
             "state": np.asarray(state, dtype=np.float64),
             "instruction": self.instruction,
         }
@@ -161,9 +166,3 @@ class MetaWorldEnv:
             self._renderer.close()
             self._renderer = None
         self._env.close()
-
-
-def _with_camera(robot, camera):
-    import dataclasses
-
-    return dataclasses.replace(robot, cameras=(camera,))

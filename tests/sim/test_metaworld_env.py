@@ -66,6 +66,24 @@ def test_image_is_right_way_up(env):
     assert bottom[0] - bottom[2] > 10  # wood/arm: red dominates
 
 
+def test_several_cameras_render_each_view_and_unknown_ones_are_named():
+    from librobot.sim import make_env
+
+    e = make_env("metaworld", task="push-v3", image_size=32, cameras="corner,gripperPOV")
+    try:
+        obs = e.reset(seed=3)
+        assert e.camera_names == ["corner", "gripperPOV"] == [c.name for c in e.robot.cameras]
+        corner, wrist = obs["images"]["corner"], obs["images"]["gripperPOV"]
+        assert corner.shape == wrist.shape == (32, 32, 3)
+        assert np.abs(corner.astype(int) - wrist.astype(int)).mean() > 20  # two views, not one image twice
+        obs = e.step(np.array([1.0, 0.0, 0.0, 0.0]))[0]
+        assert not np.array_equal(obs["images"]["gripperPOV"], wrist)  # the wrist camera moves with the hand
+    finally:
+        e.close()
+    with pytest.raises(ValueError, match=r"cameras: MetaWorld renders .*'gripperPOV'.*got \['wrist'\]"):
+        make_env("metaworld", task="push-v3", cameras=["wrist"])
+
+
 def test_task_sets_and_instructions():
     from librobot.sim.metaworld_env import MT10, expand_tasks, instruction_for
 
