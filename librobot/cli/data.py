@@ -104,7 +104,7 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("generate", help="record scripted-expert episodes from a simulator into a LeRobot v3 dataset")
     p.add_argument("--env", default="metaworld", help="registered env: metaworld, so101_pick_place, ...")
-    p.add_argument("--tasks", default=None, help="MetaWorld: mt10, default, or comma-separated task names")
+    p.add_argument("--tasks", default=None, help="MetaWorld: mt10, mt50, default, or comma-separated task names")
     p.add_argument("--episodes", type=int, default=10, help="successful episodes per task")
     p.add_argument("--out", required=True, help="output dataset folder")
     p.add_argument("--seed", type=int, default=0)

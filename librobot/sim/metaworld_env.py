@@ -47,12 +47,22 @@ INSTRUCTIONS = {
 _UPSIDE_DOWN = ("corner", "corner2", "corner3", "corner4")
 
 
+def mt50_tasks() -> list[str]:
+    """MetaWorld's own MT50 list (imported only when asked for: metaworld loads MuJoCo)."""
+    from metaworld.env_dict import MT50_V3
+
+    return list(MT50_V3)
+
+
 def expand_tasks(spec: str | list[str] | tuple[str, ...]) -> list[str]:
-    """``"mt10"``, ``"default"`` or comma-separated task names -> task names."""
+    """``"mt10"``, ``"mt50"``, ``"default"`` or comma-separated task names -> task names."""
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     out: list[str] = []
     for item in (i.strip() for i in items if i.strip()):
-        out += list(TASK_SETS.get(item.lower(), (item,)))
+        if item.lower() == "mt50":
+            out += mt50_tasks()
+        else:
+            out += list(TASK_SETS.get(item.lower(), (item,)))
     return out
 
 

@@ -88,6 +88,8 @@ def test_task_sets_and_instructions():
     from librobot.sim.metaworld_env import MT10, expand_tasks, instruction_for
 
     assert expand_tasks("mt10") == list(MT10) and len(MT10) == 10
+    mt50 = expand_tasks("mt50")
+    assert len(set(mt50)) == 50 and set(MT10) <= set(mt50)
     assert expand_tasks("reach-v3, push-v3") == ["reach-v3", "push-v3"]
     assert instruction_for("basketball-v3") == "basketball task"
 
