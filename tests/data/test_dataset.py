@@ -139,3 +139,15 @@ def test_from_config_applies_transforms_to_train_split_only(tiny_dataset):
     val = ChunkedDataset.from_config(cfg, "val")
     assert train[0]["images"].shape[-2:] == (16, 16) and val[0]["images"].shape[-2:] == (32, 32)
     assert train[0]["actions"].shape == (3, 2)
+
+
+def test_a_cache_smaller_than_the_decoded_split_is_named_with_the_size_to_set(tiny_dataset, caplog):
+    ds = ChunkedDataset(tiny_dataset, action_horizon=4)
+    assert ds.decoded_bytes() == sum(LENGTHS) * 32 * 32 * 3  # every frame of the one 32x32 camera
+    assert not [r for r in caplog.records if "data.cache_mb" in r.getMessage()]
+    ChunkedDataset(tiny_dataset, action_horizon=4, cache_mb=0.001)
+    (warning,) = [r.getMessage() for r in caplog.records if "data.cache_mb" in r.getMessage()]
+    assert "more than data.cache_mb=0.001" in warning and "Set data.cache_mb=1 " in warning
+    caplog.clear()
+    ChunkedDataset(tiny_dataset, action_horizon=4, cache_mb=0.001, load_images=False)  # nothing decoded: no warning
+    assert not caplog.records
