@@ -114,11 +114,7 @@ def test_train_refuses_stats_of_other_features(tiny_metaworld_dataset):
     from librobot.training.run import checked_normalizer
 
     dataset = ChunkedDataset(tiny_metaworld_dataset, load_images=False, validate=False)
-    # the tiny recording has the corner camera only; default_proprio also reads the wrist camera
-    overrides = ["data.cameras=[corner]"]
-    config_yaml = ops.resolve_experiment(
-        "experiment/default_proprio", overrides, dataset_path=str(tiny_metaworld_dataset)
-    )
+    config_yaml = ops.resolve_experiment("experiment/default_proprio", [], dataset_path=str(tiny_metaworld_dataset))
     proprio = ops.normalize(config_yaml, str(tiny_metaworld_dataset))
     with pytest.raises(ValueError, match="observation.state.*data.state_features"):
         checked_normalizer(proprio, dataset)
