@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# decoded-episode cache per DataLoader worker, in MB: a cap, filled only as far as the dataset needs
+DEFAULT_CACHE_MB = 2048.0
+
 
 @dataclass
 class DataConfig:
@@ -15,7 +18,7 @@ class DataConfig:
     val_fraction: float = 0.1  # share of episodes held out, split by episode
     split_seed: int = 0
     num_workers: int = 0
-    cache_mb: float = 2048.0  # decoded-episode cache per DataLoader worker: a cap, filled only as far as the dataset needs
+    cache_mb: float = DEFAULT_CACHE_MB
     # normalization mode per feature: MEAN_STD, MIN_MAX, QUANTILES or IDENTITY
     normalization: dict[str, str] = field(
         default_factory=lambda: {"observation.state": "MEAN_STD", "action": "QUANTILES"}

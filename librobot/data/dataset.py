@@ -18,6 +18,7 @@ import torch
 from librobot.choices import Split
 from librobot.data.action_repr import check_representation, episode_delta, representation_stats, to_relative
 from librobot.data.checks import DatasetError, check_dataset
+from librobot.data.config import DEFAULT_CACHE_MB
 from librobot.data.feature_selection import select_features
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
 from librobot.data.normalizer import Normalizer
@@ -56,7 +57,7 @@ class ChunkedDataset(torch.utils.data.Dataset):
         split_seed: int = 0,
         action_representation: str = "absolute",
         transforms: Sequence[Mapping[str, Any]] = (),
-        cache_mb: float = 2048.0,
+        cache_mb: float = DEFAULT_CACHE_MB,
         load_images: bool = True,
         validate: bool = True,
         state_key: str = "observation.state",
@@ -101,7 +102,8 @@ class ChunkedDataset(torch.utils.data.Dataset):
         self.load_images = load_images and bool(self.cameras)
         self.cache_bytes = int(cache_mb * 2**20)
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        if self.load_images and self.decoded_bytes() > self.cache_bytes:
+        decoded = self.decoded_bytes() if self.load_images else 0
+        if decoded > self.cache_bytes:
             # random sampling over more episodes than the cache holds decodes video on most steps
             # (measured: 7 instead of ~100 samples/s on the wheel loader; 16-36 instead of 170-250 on MetaWorld)
             log.warning(
@@ -110,9 +112,9 @@ class ChunkedDataset(torch.utils.data.Dataset):
                 path,
                 split,
                 len(self.episodes),
-                -(-self.decoded_bytes() // 2**20),
+                -(-decoded // 2**20),
                 cache_mb,
-                -(-self.decoded_bytes() * 11 // 10 // 2**20),
+                -(-decoded * 11 // 10 // 2**20),
             )
         self._cached = 0
 
@@ -159,7 +161,7 @@ class ChunkedDataset(torch.utils.data.Dataset):
             split_seed=cfg.split_seed,
             action_representation=cfg.action_representation,
             transforms=list(cfg.transforms) if split == "train" else [],
-            cache_mb=getattr(cfg, "cache_mb", 2048.0),
+            cache_mb=getattr(cfg, "cache_mb", DEFAULT_CACHE_MB),
             state_features=getattr(cfg, "state_features", None),
             action_features=getattr(cfg, "action_features", None),
         )
@@ -173,7 +175,8 @@ class ChunkedDataset(torch.utils.data.Dataset):
     def decoded_bytes(self) -> int:
         """Bytes of this split's frames once decoded (what the episode cache would hold to keep them all)."""
         frame = sum(int(np.prod(self.reader.features[self.reader.camera_key_of(c)]["shape"])) for c in self.cameras)
-        frames = sum(len(range(*self.reader.episode_slice(ep).indices(self.reader.num_frames))) for ep in self.episodes)
+        slices = [self.reader.episode_slice(ep) for ep in self.episodes]
+        frames = sum(sl.stop - sl.start for sl in slices)
         return frames * frame
 
     def episode_images(self, episode: int) -> np.ndarray:
