@@ -58,6 +58,7 @@ def test_experiments_keep_their_vlm_settings():
         64,
     )
     assert (wheel_loader["image_grid"], wheel_loader["image_layer"]) == (4, "stride16")
-    for name in ("default_proprio", "metaworld_mt10"):  # cameras + proprio: every cell of the 6x6 stride-16 map
-        vlm = load_config(f"experiment/{name}").model.vlm
-        assert (vlm["image_size"], vlm["image_grid"], vlm["image_layer"]) == (96, 6, "stride16"), name
+    proprio = load_config("experiment/default_proprio").model.vlm  # every cell of the 6x6 stride-16 map
+    assert (proprio["image_size"], proprio["image_grid"], proprio["image_layer"]) == (96, 6, "stride16")
+    mt10 = load_config("experiment/metaworld_mt10").model.vlm  # the pooled head map, as measured on MT10
+    assert (mt10["image_size"], mt10["image_grid"], mt10["image_layer"]) == (96, 3, "head")
