@@ -79,6 +79,11 @@ def probe(x: np.ndarray, y: np.ndarray, episodes: np.ndarray) -> tuple[float, np
     return LAMBDAS[best], rmse[best]
 
 
+def rmse_of_mean(y: np.ndarray) -> np.ndarray:
+    """Per column, the error of always predicting the column's mean (its standard deviation)."""
+    return np.sqrt(((y - y.mean(0)) ** 2).mean(0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="data/default_wrist")
@@ -99,17 +104,12 @@ def main() -> None:
         raise SystemExit(f"--targets: {missing} are not in {args.dataset}'s observation.state ({names})")
     state = np.asarray(reader.columns["observation.state"]).reshape(reader.num_frames, -1)
     y = state[:, [names.index(t) for t in targets]].astype(np.float64)
-    episodes = np.concatenate(
-        [np.full(sl.stop - sl.start, ep) for ep in range(reader.num_episodes) for sl in [reader.episode_slice(ep)]]
-    )
+    lengths = [sl.stop - sl.start for sl in map(reader.episode_slice, range(reader.num_episodes))]
+    episodes = np.repeat(np.arange(reader.num_episodes), lengths)
     tasks = np.asarray(reader.columns["task_index"]).reshape(-1)
     print(machine_line())
-    baseline = np.sqrt(((y - y.mean(0)) ** 2).mean(0))
-    per_task_baseline = {
-        reader.task_of(int(t)): np.sqrt(((y[tasks == t] - y[tasks == t].mean(0)) ** 2).mean(0)).tolist()
-        for t in np.unique(tasks)
-    }
-    rows = [{"features": "none (the mean)", "dim": 0, "rmse": baseline.tolist(), "per_task": per_task_baseline}]
+    per_task_baseline = {reader.task_of(int(t)): rmse_of_mean(y[tasks == t]).tolist() for t in np.unique(tasks)}
+    rows = [{"features": "none (the mean)", "dim": 0, "rmse": rmse_of_mean(y).tolist(), "per_task": per_task_baseline}]
     for layer in args.layers.split(","):
         started = time.perf_counter()
         x = layer_features(reader, layer, args.image_size)

@@ -175,8 +175,7 @@ class ChunkedDataset(torch.utils.data.Dataset):
     def decoded_bytes(self) -> int:
         """Bytes of this split's frames once decoded (what the episode cache would hold to keep them all)."""
         frame = sum(int(np.prod(self.reader.features[self.reader.camera_key_of(c)]["shape"])) for c in self.cameras)
-        slices = [self.reader.episode_slice(ep) for ep in self.episodes]
-        frames = sum(sl.stop - sl.start for sl in slices)
+        frames = sum(sl.stop - sl.start for sl in map(self.reader.episode_slice, self.episodes))
         return frames * frame
 
     def episode_images(self, episode: int) -> np.ndarray:

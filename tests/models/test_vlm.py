@@ -185,3 +185,45 @@ def test_unknown_image_layer_and_grids_name_the_layer():
         build("vlm", {"name": "small_pretrained", "image_layer": "block3"})
     with pytest.raises(ValueError, match="image_grid=4 must divide the 6x6 'stride16' feature map"):
         build("vlm", {"name": "small_pretrained", "image_size": 96, "image_grid": 4, "image_layer": "stride16"})
+
+
+def test_image_train_blocks_fine_tunes_the_top_blocks_over_a_cached_frozen_trunk():
+    torch.manual_seed(0)
+    cfg = {"name": "small_pretrained", "hidden_dim": 32, "image_size": 64, "image_grid": 4, "image_layer": "stride16"}
+    vlm = build("vlm", {**cfg, "image_train_blocks": 3}, num_cameras=2)
+    blocks = vlm.image_encoder._blocks
+    assert all(p.requires_grad for b in blocks[8:11] for p in b.parameters())  # the 112-channel stage
+    assert not any(p.requires_grad for b in blocks[:8] for p in b.parameters())
+    assert not any(p.requires_grad for p in vlm.image_encoder._conv_stem.parameters())
+    vlm.train()
+    assert not vlm.image_encoder.training  # batch-norm statistics stay the pretrained ones
+    ids = vlm.tokenize(["pick the cube", "push"])
+    imgs = images()
+    tokens, _ = vlm(imgs, ids["input_ids"], ids["attention_mask"])
+    uncached, _ = vlm(imgs, ids["input_ids"], ids["attention_mask"], use_cache=False)
+    torch.testing.assert_close(tokens, uncached)
+    cached = next(iter(vlm.image_cache._store.values()))
+    assert cached.shape == (80, 4, 4)  # the trunk's map (block 7's 80 channels), not the tokens
+    tokens.square().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for b in blocks[8:11] for p in b.parameters())
+    # the trained blocks move the tokens on the next step although every frame is a cache hit
+    with torch.no_grad():
+        for p in blocks[10].parameters():
+            p.add_(0.05)
+    moved, _ = vlm(imgs, ids["input_ids"], ids["attention_mask"])
+    assert vlm.image_cache.hits == 4 and not torch.allclose(moved, tokens)
+    # zero trained blocks: the same tokens as the default, fully frozen VLM with the same seed
+    torch.manual_seed(0)
+    frozen = build("vlm", cfg, num_cameras=2).train()
+    torch.manual_seed(0)
+    zero = build("vlm", {**cfg, "image_train_blocks": 0}, num_cameras=2).train()
+    assert torch.equal(frozen(imgs, **ids)[0], zero(imgs, **ids)[0])
+
+
+def test_image_train_blocks_names_its_range_and_needs_a_frozen_encoder():
+    with pytest.raises(
+        ValueError, match=r"vlm.image_train_blocks=12: expected 0..11, the blocks that image_layer='stride16'"
+    ):
+        build("vlm", {"name": "small_pretrained", "image_layer": "stride16", "image_train_blocks": 12})
+    with pytest.raises(ValueError, match="vlm.image_train_blocks=2 .* needs vlm.freeze_image=true"):
+        build("vlm", {"name": "small_pretrained", "image_train_blocks": 2, "freeze_image": False})

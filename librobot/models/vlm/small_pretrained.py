@@ -57,6 +57,9 @@ class SmallPretrainedConfig:
     cnn_channels: list[int] = field(default_factory=lambda: [32, 32, 64, 64])
     keypoints: int = 32
     augment_shift: int = 0  # random shift of up to this many pixels while training a trainable image encoder
+    # fine-tune the last N EfficientNet blocks that image_layer runs, the rest frozen: the frozen trunk's
+    # map is cached, the N blocks train (at lr x lr_multipliers.vlm) with batch-norm statistics fixed
+    image_train_blocks: int = 0
     text_tokens: str = "pooled"  # pooled: one sentence token | sequence: one token per word piece
     max_text_length: int = 32
     freeze_image: bool = True
@@ -137,6 +140,11 @@ class SmallPretrainedVLM(VLMBackbone):
                 f"vlm.augment_shift={cfg.augment_shift} needs vlm.freeze_image=false and a value >= 0: frozen image "
                 "features are cached by content, so shifted frames would only fill the cache"
             )
+        if cfg.image_train_blocks and not cfg.freeze_image:
+            raise ValueError(
+                f"vlm.image_train_blocks={cfg.image_train_blocks} fine-tunes the top of a frozen EfficientNet: it needs "
+                "vlm.freeze_image=true (false already trains the whole image encoder)"
+            )
         self.cfg, self.num_cameras, self.feature_dim = cfg, num_cameras, cfg.hidden_dim
         if cfg.image_encoder == "keypoint_cnn":
             if cfg.freeze_image:
@@ -158,6 +166,8 @@ class SmallPretrainedVLM(VLMBackbone):
         self.register_buffer("pixel_std", torch.full((1, 3, 1, 1), 0.5), persistent=False)
         if cfg.freeze_image:
             self.freeze(self.image_encoder)
+            for block in self._trained_blocks():
+                self.unfreeze(block)
         if cfg.freeze_text:
             self.freeze(self.text_encoder)
         self.image_cache = FeatureCache(cfg.feature_cache_mb * 2**20)
@@ -174,6 +184,11 @@ class SmallPretrainedVLM(VLMBackbone):
             raise ValueError(
                 f"vlm.image_grid={cfg.image_grid} must divide the {feature_map}x{feature_map} {cfg.image_layer!r} "
                 f"feature map of image_size={cfg.image_size} (exportable pooling needs whole windows)"
+            )
+        if not 0 <= cfg.image_train_blocks <= self._blocks_run:
+            raise ValueError(
+                f"vlm.image_train_blocks={cfg.image_train_blocks}: expected 0..{self._blocks_run}, the blocks that "
+                f"image_layer={cfg.image_layer!r} runs"
             )
         weights = Path(cfg.image_weights) if cfg.image_weights else default_image_weights()
         self.image_encoder = copy.deepcopy(_loaded("image", str(weights), cfg.image_size))
@@ -201,6 +216,12 @@ class SmallPretrainedVLM(VLMBackbone):
     # -- images -------------------------------------------------------------------------------------
     def _image_features(self, flat: torch.Tensor) -> torch.Tensor:
         """uint8 [N, 3, H, W] -> [N, grid*grid, channels] backbone features from ``image_layer``."""
+        x = self._preprocess(flat)
+        if self.cfg.image_encoder == "keypoint_cnn":
+            return self.image_encoder(x)[:, None, :]
+        return self._pool(self._top(self._trunk(x)))
+
+    def _preprocess(self, flat: torch.Tensor) -> torch.Tensor:
         x = flat.float() / 255.0
         size = self.cfg.image_size
         if x.shape[-2:] != (size, size):
@@ -208,22 +229,41 @@ class SmallPretrainedVLM(VLMBackbone):
         x = (x - self.pixel_mean) / self.pixel_std
         if self.training and self.cfg.augment_shift:
             x = random_shift(x, self.cfg.augment_shift)
-        if self.cfg.image_encoder == "keypoint_cnn":
-            return self.image_encoder(x)[:, None, :]
-        fmap = self._feature_map(x)
+        return x
+
+    def _pool(self, fmap: torch.Tensor) -> torch.Tensor:
         window = fmap.shape[-1] // self.cfg.image_grid
         pooled = F.avg_pool2d(fmap, kernel_size=window, stride=window)
         return pooled.flatten(2).transpose(1, 2)
 
     def _feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        return self._top(self._trunk(x))
+
+    def _trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The stem and the blocks before the trained ones (all of them unless image_train_blocks)."""
         net = self.image_encoder
-        if self.cfg.image_layer == "head":
-            return net.extract_features(x)
         x = net._swish(net._bn0(net._conv_stem(x)))
-        rate = net._global_params.drop_connect_rate or 0.0  # as extract_features (used only when training)
-        for idx, block in enumerate(net._blocks[: self._blocks_run]):
-            x = block(x, drop_connect_rate=rate * idx / len(net._blocks))
+        return self._run_blocks(x, 0, self._blocks_run - self.cfg.image_train_blocks)
+
+    def _top(self, x: torch.Tensor) -> torch.Tensor:
+        """The trained blocks, then the head convolution when image_layer is 'head'."""
+        x = self._run_blocks(x, self._blocks_run - self.cfg.image_train_blocks, self._blocks_run)
+        if self.cfg.image_layer == "head":
+            net = self.image_encoder
+            x = net._swish(net._bn1(net._conv_head(x)))
         return x
+
+    def _run_blocks(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        net = self.image_encoder
+        rate = net._global_params.drop_connect_rate or 0.0  # as extract_features (used only when training)
+        for idx in range(start, stop):
+            x = net._blocks[idx](x, drop_connect_rate=rate * idx / len(net._blocks))
+        return x
+
+    def _trained_blocks(self) -> list[nn.Module]:
+        if not self.cfg.image_train_blocks:
+            return []
+        return list(self.image_encoder._blocks[self._blocks_run - self.cfg.image_train_blocks : self._blocks_run])
 
     def _text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """[B, L] ids -> [B, L, 384] hidden states, or [B, 1, 384] mean-pooled (sentence-transformers pooling)."""
@@ -239,8 +279,11 @@ class SmallPretrainedVLM(VLMBackbone):
 
     def _cached_images(self, flat: torch.Tensor) -> torch.Tensor:
         keys = [FeatureCache.key(img) for img in flat]
-        values = self.image_cache.lookup(keys, lambda idx: self._image_features(flat[idx]), flat.device)
-        return torch.stack(values)
+        if not self.cfg.image_train_blocks:
+            return torch.stack(self.image_cache.lookup(keys, lambda idx: self._image_features(flat[idx]), flat.device))
+        # the frozen trunk's map is cached; the trained blocks run on every step
+        trunk = self.image_cache.lookup(keys, lambda idx: self._trunk(self._preprocess(flat[idx])), flat.device)
+        return self._pool(self._top(torch.stack(trunk)))
 
     def _cached_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         lengths = attention_mask.sum(1).tolist()
