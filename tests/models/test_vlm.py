@@ -177,7 +177,7 @@ def test_intermediate_feature_layers_give_finer_grids_from_fewer_channels():
 def test_head_layer_reads_the_same_map_as_extract_features(small_vlm):
     x = (images().flatten(0, 1).float() / 255.0 - 0.5) / 0.5
     with torch.no_grad():
-        torch.testing.assert_close(small_vlm._feature_map(x), small_vlm.image_encoder.extract_features(x))
+        torch.testing.assert_close(small_vlm._top(small_vlm._trunk(x)), small_vlm.image_encoder.extract_features(x))
 
 
 def test_unknown_image_layer_and_grids_name_the_layer():

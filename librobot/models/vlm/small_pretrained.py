@@ -236,9 +236,6 @@ class SmallPretrainedVLM(VLMBackbone):
         pooled = F.avg_pool2d(fmap, kernel_size=window, stride=window)
         return pooled.flatten(2).transpose(1, 2)
 
-    def _feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        return self._top(self._trunk(x))
-
     def _trunk(self, x: torch.Tensor) -> torch.Tensor:
         """The stem and the blocks before the trained ones (all of them unless image_train_blocks)."""
         net = self.image_encoder
@@ -261,8 +258,6 @@ class SmallPretrainedVLM(VLMBackbone):
         return x
 
     def _trained_blocks(self) -> list[nn.Module]:
-        if not self.cfg.image_train_blocks:
-            return []
         return list(self.image_encoder._blocks[self._blocks_run - self.cfg.image_train_blocks : self._blocks_run])
 
     def _text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
