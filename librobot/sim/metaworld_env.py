@@ -49,6 +49,7 @@ _UPSIDE_DOWN = ("corner", "corner2", "corner3", "corner4")
 
 def mt50_tasks() -> list[str]:
     """MetaWorld's own MT50 list (imported only when asked for: metaworld loads MuJoCo)."""
+    os.environ.setdefault("MUJOCO_GL", "egl")  # mujoco picks its GL backend at import: headless, as make_env does
     from metaworld.env_dict import MT50_V3
 
     return list(MT50_V3)

@@ -94,6 +94,23 @@ def test_task_sets_and_instructions():
     assert instruction_for("basketball-v3") == "basketball task"
 
 
+def test_mt50_list_then_render_without_mujoco_gl_set():
+    """`data generate --tasks mt50` reads MetaWorld's list (importing mujoco) before it makes an env: still headless."""
+    import subprocess
+    import sys
+
+    code = (
+        "from librobot.sim.metaworld_env import MetaWorldEnv, expand_tasks\n"
+        "assert len(expand_tasks('mt50')) == 50\n"
+        "env = MetaWorldEnv('reach-v3', image_size=16)\n"
+        "assert env.reset(0)['images']['corner'].shape == (16, 16, 3)\n"
+        "env.close()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_tiny_recording_keeps_successful_episodes(tmp_path):
     from librobot.data.lerobot_v3 import LeRobotV3Reader
     from librobot.sim.record import RecordJob, record_dataset
