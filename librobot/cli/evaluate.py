@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, default=None, help="videos recorded per task")
     p.add_argument("--runtime", default=None, choices=Runtime.values())
     p.add_argument("--threads", type=int, default=None, help="torch / ONNX Runtime threads")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes rolling tasks out side by side (same episodes, less wall time; default 1)",
+    )
     p.add_argument("--dataset", type=Path, default=None, help="dataset for offline metrics (default: the bundle's)")
     p.add_argument(
         "--protocol",
@@ -49,6 +55,7 @@ def _run(args: argparse.Namespace) -> int:
         "videos_per_task": args.videos,
         "runtime": args.runtime,
         "num_threads": args.threads,
+        "workers": args.workers,
         "offline": False if args.no_offline else None,
         "protocol": args.protocol,
     }

@@ -24,5 +24,8 @@ class EvalConfig:
     offline: bool = True  # also measure action error on the held-out episodes of the dataset
     offline_samples: int | None = 512  # held-out frames used offline; None: all of them
     num_threads: int | None = None  # torch intra-op threads while evaluating; None: leave torch's default
+    # processes rolling tasks out side by side (each loads the bundle); the episodes are the same for any
+    # number, only the wall time changes. With workers > 1 and num_threads unset, each takes its share of cores
+    workers: int = 1
     # a published protocol (librobot.evaluation.protocols): fixes max_steps, episodes and seeds, adds groups
     protocol: str | None = None

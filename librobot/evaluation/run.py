@@ -21,13 +21,11 @@ from librobot.evaluation.config import EvalConfig
 from librobot.evaluation.offline import offline_metrics
 from librobot.evaluation.protocols import get_protocol, group_summary, protocol_settings, seen_seeds
 from librobot.evaluation.report import write_report
-from librobot.evaluation.rollout import check_robot_matches, run_episode
 from librobot.evaluation.stats import wilson_interval
-from librobot.evaluation.video import write_video
+from librobot.evaluation.tasks import open_task_env, roll_out_in_workers, roll_out_task
 from librobot.inference.policy import Policy
 from librobot.logging import get_logger
 from librobot.progress import Progress
-from librobot.sim import make_env
 
 log = get_logger("evaluation")
 
@@ -108,53 +106,41 @@ def evaluate(
         if protocol:
             raise ValueError(f"eval.protocol {protocol}: {message}; evaluate with another eval.seed")
         log.warning("%s: these episodes replay demonstrations", message)
-    policy = None  # loaded once the first env has confirmed the bundle's robot
+    if cfg.workers < 1:
+        raise ValueError(f"eval.workers must be >= 1 (processes rolling tasks out side by side), got {cfg.workers}")
     started = time.perf_counter()
-    per_task: dict[str, dict[str, Any]] = {}
-    total = len(jobs) * cfg.episodes_per_task
-    bar = Progress(total, "eval", "episode", enabled=progress)
-    successes = 0
-    inference_s, chunks = 0.0, 0
-    for kwargs in jobs:
-        env = make_env(env_name, **kwargs)
-        try:
-            state_index = check_robot_matches(info.robot, env.robot, env_name, state_source=info.spec.state_source)
-            missing = [c for c in info.cameras if c not in env.camera_names]
-            if missing:
-                raise ValueError(
-                    f"env {env_name!r} renders cameras {list(env.camera_names)}; the bundle needs {missing} as well"
-                )
-            if policy is None:
-                policy = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=cfg.num_threads)
-            episodes_out, videos = [], []
-            for i in range(cfg.episodes_per_task):
-                seed = cfg.seed + i
-                record = i < cfg.videos_per_task
-                ep = run_episode(
-                    env,
-                    policy,
-                    seed,
-                    cfg.execute_steps,
-                    cfg.max_steps,
-                    record=record,
-                    action_mode=cfg.action_mode,
-                    ensemble_decay=cfg.ensemble_decay,
-                    state_index=state_index,
-                )
-                if record:
-                    name = f"{_slug(env.task)}_seed{seed}_{'success' if ep.success else 'failure'}.mp4"
-                    write_video(output / "videos" / name, ep.frames, fps=env.robot.fps)
-                    videos.append(f"videos/{name}")
-                episodes_out.append(ep.summary())
-                successes += ep.success
-                inference_s += ep.inference_s
-                chunks += ep.chunks
-                bar.update(1)
-                bar.set_postfix(task=env.task, success=f"{successes}/{bar.n}")
-            per_task[env.task] = _task_summary(episodes_out, videos, wilson_interval)
-        finally:
-            env.close()
+    bar = Progress(len(jobs) * cfg.episodes_per_task, "eval", "episode", enabled=progress)
+    wins = [0]
+
+    def count(task: str, successes: int, episodes: int = 1) -> None:
+        wins[0] += successes
+        bar.update(episodes)
+        bar.set_postfix(task=task, success=f"{wins[0]}/{bar.n}")
+
+    policy = None  # loaded once the first env has confirmed the bundle's robot
+    if cfg.workers > 1 and len(jobs) > 1:
+        rollouts = roll_out_in_workers(
+            policy_dir,
+            cfg,
+            env_name,
+            jobs,
+            output,
+            on_task=lambda r: count(r.task, sum(e["success"] for e in r.episodes), len(r.episodes)),
+        )
+    else:
+        rollouts = []
+        for kwargs in jobs:
+            env, state_index = open_task_env(env_name, kwargs, info)
+            try:
+                if policy is None:
+                    policy = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=cfg.num_threads)
+                rollouts.append(roll_out_task(env, policy, cfg, output, state_index, on_episode=count))
+            finally:
+                env.close()
     bar.close()
+    per_task = {r.task: _task_summary(r.episodes, r.videos, wilson_interval) for r in rollouts}
+    successes = sum(t["successes"] for t in per_task.values())
+    inference_s, chunks = sum(r.inference_s for r in rollouts), sum(r.chunks for r in rollouts)
     n = sum(t["episodes"] for t in per_task.values())
     lengths = [e["length"] for t in per_task.values() for e in t["episodes_detail"]]
     report: dict[str, Any] = {
@@ -183,6 +169,8 @@ def evaluate(
             "train_metrics": info.metadata.get("train_metrics"),
         },
     }
+    if policy is None and cfg.offline:  # the rollouts ran in workers
+        policy = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=cfg.num_threads)
     report["offline"] = _offline(policy, info, cfg, dataset)
     path = write_report(report, output)
     log.info(
@@ -244,7 +232,3 @@ def _offline(policy: Any, info: Any, cfg: EvalConfig, dataset: str | Path | None
     if policy.representation not in ("absolute", "relative"):
         return None
     return offline_metrics(policy, info.cfg.data, cfg.execute_steps, dataset_path=path, max_samples=cfg.offline_samples)
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)

@@ -1,0 +1,138 @@
+"""The seeded episodes of one task, in this process or spread over worker processes a task at a time.
+
+Every episode is seeded (``eval.seed + i``, its noise per step), so a task's episodes do not depend on
+which process rolls them out: ``eval.workers`` only changes how long a suite takes. A worker loads the
+bundle once and keeps it for the tasks it is given; each uses ``eval.num_threads`` torch threads, or its
+share of the CPU's cores when that is unset, so the workers do not oversubscribe the machine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from librobot.evaluation.config import EvalConfig
+
+
+@dataclass
+class TaskRollouts:
+    task: str
+    episodes: list[dict[str, Any]]  # Episode.summary() per episode, in seed order
+    videos: list[str]  # paths relative to the report directory
+    inference_s: float
+    chunks: int
+
+
+def open_task_env(env_name: str, kwargs: Mapping[str, Any], info: Any) -> tuple[Any, list[int] | None]:
+    """The task's env and the state features the bundle reads, once the env is checked against the bundle."""
+    from librobot.evaluation.rollout import check_robot_matches
+    from librobot.sim import make_env
+
+    env = make_env(env_name, **kwargs)
+    try:
+        state_index = check_robot_matches(info.robot, env.robot, env_name, state_source=info.spec.state_source)
+        missing = [c for c in info.cameras if c not in env.camera_names]
+        if missing:
+            raise ValueError(
+                f"env {env_name!r} renders cameras {list(env.camera_names)}; the bundle needs {missing} as well"
+            )
+    except BaseException:
+        env.close()
+        raise
+    return env, state_index
+
+
+def roll_out_task(
+    env: Any,
+    policy: Any,
+    cfg: EvalConfig,
+    output: Path,
+    state_index: Sequence[int] | None,
+    on_episode: Callable[[str, bool], None] | None = None,  # (task, success) after each episode
+) -> TaskRollouts:
+    """``cfg.episodes_per_task`` episodes of ``env``'s task from seeds ``cfg.seed + i``; the first videos written."""
+    from librobot.evaluation.rollout import run_episode
+    from librobot.evaluation.video import write_video
+
+    episodes, videos, inference_s, chunks = [], [], 0.0, 0
+    for i in range(cfg.episodes_per_task):
+        seed = cfg.seed + i
+        record = i < cfg.videos_per_task
+        ep = run_episode(
+            env,
+            policy,
+            seed,
+            cfg.execute_steps,
+            cfg.max_steps,
+            record=record,
+            action_mode=cfg.action_mode,
+            ensemble_decay=cfg.ensemble_decay,
+            state_index=state_index,
+        )
+        if record:
+            name = f"{slug(env.task)}_seed{seed}_{'success' if ep.success else 'failure'}.mp4"
+            write_video(output / "videos" / name, ep.frames, fps=env.robot.fps)
+            videos.append(f"videos/{name}")
+        episodes.append(ep.summary())
+        inference_s += ep.inference_s
+        chunks += ep.chunks
+        if on_episode is not None:
+            on_episode(env.task, ep.success)
+    return TaskRollouts(env.task, episodes, videos, inference_s, chunks)
+
+
+def roll_out_in_workers(
+    policy_dir: Path,
+    cfg: EvalConfig,
+    env_name: str,
+    jobs: Sequence[Mapping[str, Any]],
+    output: Path,
+    on_task: Callable[[TaskRollouts], None],
+) -> list[TaskRollouts]:
+    """Each job's rollouts, ``cfg.workers`` tasks at a time in spawned processes; returned in job order."""
+    workers = min(cfg.workers, len(jobs))
+    threads = cfg.num_threads or max(1, (os.cpu_count() or 1) // workers)
+    results: dict[int, TaskRollouts] = {}
+    # spawn, not fork: a forked child inherits torch's and the GL driver's threads mid-state
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {
+            pool.submit(_worker_task, str(policy_dir), cfg, env_name, dict(kw), str(output), threads): i
+            for i, kw in enumerate(jobs)
+        }
+        for future in as_completed(futures):
+            result = future.result()  # a worker's error is raised here, with its traceback
+            results[futures[future]] = result
+            on_task(result)
+    return [results[i] for i in range(len(jobs))]
+
+
+_worker_policy: dict[str, Any] = {}  # per worker process: the bundle it has loaded
+
+
+def _worker_task(
+    policy_dir: str, cfg: EvalConfig, env_name: str, kwargs: dict[str, Any], output: str, threads: int
+) -> TaskRollouts:
+    import torch
+
+    from librobot.bundle import load_bundle
+    from librobot.inference.policy import Policy
+
+    torch.set_num_threads(threads)
+    if "info" not in _worker_policy:
+        _worker_policy["info"] = load_bundle(policy_dir, with_model=False)
+    env, state_index = open_task_env(env_name, kwargs, _worker_policy["info"])
+    try:
+        if "policy" not in _worker_policy:
+            _worker_policy["policy"] = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=threads)
+        return roll_out_task(env, _worker_policy["policy"], cfg, Path(output), state_index)
+    finally:
+        env.close()
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
