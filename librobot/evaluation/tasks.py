@@ -16,7 +16,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from librobot.bundle import load_bundle
 from librobot.evaluation.config import EvalConfig
+from librobot.evaluation.rollout import check_robot_matches, run_episode
+from librobot.evaluation.video import write_video
+from librobot.inference.policy import Policy
+from librobot.sim import make_env
 
 
 @dataclass
@@ -30,9 +35,6 @@ class TaskRollouts:
 
 def open_task_env(env_name: str, kwargs: Mapping[str, Any], info: Any) -> tuple[Any, list[int] | None]:
     """The task's env and the state features the bundle reads, once the env is checked against the bundle."""
-    from librobot.evaluation.rollout import check_robot_matches
-    from librobot.sim import make_env
-
     env = make_env(env_name, **kwargs)
     try:
         state_index = check_robot_matches(info.robot, env.robot, env_name, state_source=info.spec.state_source)
@@ -56,9 +58,6 @@ def roll_out_task(
     on_episode: Callable[[str, bool], None] | None = None,  # (task, success) after each episode
 ) -> TaskRollouts:
     """``cfg.episodes_per_task`` episodes of ``env``'s task from seeds ``cfg.seed + i``; the first videos written."""
-    from librobot.evaluation.rollout import run_episode
-    from librobot.evaluation.video import write_video
-
     episodes, videos, inference_s, chunks = [], [], 0.0, 0
     for i in range(cfg.episodes_per_task):
         seed = cfg.seed + i
@@ -118,9 +117,6 @@ def _worker_task(
     policy_dir: str, cfg: EvalConfig, env_name: str, kwargs: dict[str, Any], output: str, threads: int
 ) -> TaskRollouts:
     import torch
-
-    from librobot.bundle import load_bundle
-    from librobot.inference.policy import Policy
 
     torch.set_num_threads(threads)
     if "info" not in _worker_policy:
