@@ -110,12 +110,13 @@ def evaluate(
         raise ValueError(f"eval.workers must be >= 1 (processes rolling tasks out side by side), got {cfg.workers}")
     started = time.perf_counter()
     bar = Progress(len(jobs) * cfg.episodes_per_task, "eval", "episode", enabled=progress)
-    wins = [0]
+    wins = 0
 
     def count(task: str, successes: int, episodes: int = 1) -> None:
-        wins[0] += successes
+        nonlocal wins
+        wins += successes
         bar.update(episodes)
-        bar.set_postfix(task=task, success=f"{wins[0]}/{bar.n}")
+        bar.set_postfix(task=task, success=f"{wins}/{bar.n}")
 
     policy = None  # loaded once the first env has confirmed the bundle's robot
     if cfg.workers > 1 and len(jobs) > 1:
