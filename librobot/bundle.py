@@ -12,6 +12,7 @@ bounds that disagree with the robot): see ``check_normalization``.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import re
 import subprocess
@@ -111,6 +112,23 @@ def save_bundle(
         if action_tokenizer is not None:
             save_action_tokenizer(action_tokenizer, tmp)
     return directory
+
+
+def file_digest(*paths: str | Path) -> str:
+    """The first 16 hex digits of the SHA-256 of the files' bytes, in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def bundle_digest(directory: str | Path) -> str:
+    """What decides the bundle's actions: its config, weights, normalization (and action tokenizer)."""
+    directory = Path(directory)
+    names = (CONFIG_FILE, WEIGHTS_FILE, NORMALIZATION_FILE, *OPTIONAL_FILES)
+    return file_digest(*(directory / n for n in names if (directory / n).is_file()))
 
 
 def read_json(directory: str | Path, name: str) -> dict[str, Any]:

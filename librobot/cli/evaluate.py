@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a published protocol: fixed steps, episodes and seeds, success by difficulty group",
     )
     p.add_argument("--no-offline", action="store_true", help="skip offline metrics on held-out episodes")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the tasks an interrupted evaluation into OUTPUT finished (OUTPUT/tasks/, refused unless the "
+        "bundle and settings are the same) and roll out the rest",
+    )
     p.set_defaults(func=_run)
 
 
@@ -60,7 +66,13 @@ def _run(args: argparse.Namespace) -> int:
         "protocol": args.protocol,
     }
     report = evaluate(
-        args.policy, args.output, episodes=args.episodes, tasks=args.tasks, overrides=overrides, dataset=args.dataset
+        args.policy,
+        args.output,
+        episodes=args.episodes,
+        tasks=args.tasks,
+        overrides=overrides,
+        dataset=args.dataset,
+        resume=args.resume,
     )
     print_json(
         {

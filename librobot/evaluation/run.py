@@ -15,14 +15,15 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from librobot.bundle import load_bundle, update_metadata
+from librobot.bundle import bundle_digest, load_bundle, update_metadata
 from librobot.config import ExperimentConfig
 from librobot.evaluation.config import EvalConfig
 from librobot.evaluation.offline import offline_metrics
 from librobot.evaluation.protocols import get_protocol, group_summary, protocol_settings, seen_seeds
 from librobot.evaluation.report import write_report
 from librobot.evaluation.stats import wilson_interval
-from librobot.evaluation.tasks import open_task_env, roll_out_in_workers, roll_out_task
+from librobot.evaluation.task_records import clear_records, load_records, record_path, save_record, settings_of
+from librobot.evaluation.tasks import TaskRollouts, open_task_env, roll_out_in_workers, roll_out_task
 from librobot.inference.policy import Policy
 from librobot.logging import get_logger
 from librobot.progress import Progress
@@ -83,8 +84,14 @@ def evaluate(
     dataset: str | Path | None = None,
     record_in_bundle: bool = True,
     progress: bool = True,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate the bundle at ``policy_dir``; writes ``output``/report.json, report.md, plots/, videos/."""
+    """Evaluate the bundle at ``policy_dir``; writes ``output``/report.json, report.md, plots/, videos/.
+
+    Each task's episodes are written to ``output``/tasks/ as soon as the task ends. ``resume``: keep the
+    tasks an interrupted evaluation into ``output`` finished (same bundle and settings, else ValueError)
+    and roll out only the others; without it those records are replaced.
+    """
     import torch
 
     policy_dir, output = Path(policy_dir), Path(output)
@@ -109,35 +116,45 @@ def evaluate(
     if cfg.workers < 1:
         raise ValueError(f"eval.workers must be >= 1 (processes rolling tasks out side by side), got {cfg.workers}")
     started = time.perf_counter()
-    bar = Progress(len(jobs) * cfg.episodes_per_task, "eval", "episode", enabled=progress)
-    wins = 0
+    digest = bundle_digest(policy_dir)
+    settings_per_job = [settings_of(digest, cfg, env_name, kw) for kw in jobs]
+    records = [record_path(output, env_name, kw) for kw in jobs]
+    finished = load_records(records, settings_per_job) if resume else {}
+    if not resume and (cleared := clear_records(output)):
+        log.warning("%s held %d task records of an earlier evaluation: replaced (--resume keeps them)", output, cleared)
+    if finished:
+        log.info("resuming: %d of %d tasks already rolled out in %s", len(finished), len(jobs), output)
+    todo = [i for i in range(len(jobs)) if i not in finished]
+    resumed = set(finished)
+    done_episodes = [e for r in finished.values() for e in r.episodes]
+    bar = Progress(len(jobs) * cfg.episodes_per_task, "eval", "episode", enabled=progress, initial=len(done_episodes))
+    wins = sum(e["success"] for e in done_episodes)
 
-    def count(task: str, successes: int, episodes: int = 1) -> None:
+    def count(task: str, success: bool) -> None:
         nonlocal wins
-        wins += successes
-        bar.update(episodes)
+        wins += success
+        bar.update(1)
         bar.set_postfix(task=task, success=f"{wins}/{bar.n}")
 
+    def keep(i: int, rollouts: TaskRollouts) -> None:
+        save_record(records[i], settings_per_job[i], rollouts)
+        finished[i] = rollouts
+
     policy = None  # loaded once the first env has confirmed the bundle's robot
-    if cfg.workers > 1 and len(jobs) > 1:
-        rollouts = roll_out_in_workers(
-            policy_dir,
-            cfg,
-            env_name,
-            jobs,
-            output,
-            on_task=lambda r: count(r.task, sum(e["success"] for e in r.episodes), len(r.episodes)),
+    if cfg.workers > 1 and len(todo) > 1:
+        roll_out_in_workers(
+            policy_dir, cfg, env_name, [jobs[i] for i in todo], output, lambda j, r: keep(todo[j], r), on_episode=count
         )
     else:
-        rollouts = []
-        for kwargs in jobs:
-            env, state_index = open_task_env(env_name, kwargs, info)
+        for i in todo:
+            env, state_index = open_task_env(env_name, jobs[i], info)
             try:
                 if policy is None:
                     policy = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=cfg.num_threads)
-                rollouts.append(roll_out_task(env, policy, cfg, output, state_index, on_episode=count))
+                keep(i, roll_out_task(env, policy, cfg, output, state_index, on_episode=count))
             finally:
                 env.close()
+    rollouts = [finished[i] for i in range(len(jobs))]
     bar.close()
     per_task = {r.task: _task_summary(r.episodes, r.videos, wilson_interval) for r in rollouts}
     successes = sum(t["successes"] for t in per_task.values())
@@ -162,11 +179,13 @@ def evaluate(
         "protocol": protocol or None,
         "groups": group_summary(per_task, get_protocol(protocol).groups, wilson_interval) if protocol else {},
         "seen_seeds": seen,
+        "resumed_tasks": [rollouts[i].task for i in sorted(resumed)],  # read from tasks/, not rolled out again
         "inference_ms_per_chunk": round(1000 * inference_s / max(1, chunks), 2),
         "closed_loop_wall_s": round(time.perf_counter() - started, 2),
         "bundle": {
             "dataset": info.metadata.get("dataset"),
             "code_commit": info.metadata.get("code_commit"),
+            "digest": digest,
             "train_metrics": info.metadata.get("train_metrics"),
         },
     }

@@ -3,17 +3,19 @@
 Every episode is seeded (``eval.seed + i``, its noise per step), so a task's episodes do not depend on
 which process rolls them out: ``eval.workers`` only changes how long a suite takes. A worker loads the
 bundle once and keeps it for the tasks it is given; each uses ``eval.num_threads`` torch threads, or its
-share of the CPU's cores when that is unset, so the workers do not oversubscribe the machine.
+share of the CPU's cores when that is unset, so the workers do not oversubscribe the machine. Workers
+report each finished episode back through a queue, so progress moves per episode, not per task.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from librobot.bundle import load_bundle
@@ -91,26 +93,55 @@ def roll_out_in_workers(
     env_name: str,
     jobs: Sequence[Mapping[str, Any]],
     output: Path,
-    on_task: Callable[[TaskRollouts], None],
+    on_task: Callable[[int, TaskRollouts], None],  # (index in jobs, its rollouts) as each task ends
+    on_episode: Callable[[str, bool], None] | None = None,  # (task, success), as the workers finish episodes
 ) -> list[TaskRollouts]:
-    """Each job's rollouts, ``cfg.workers`` tasks at a time in spawned processes; returned in job order."""
+    """Each job's rollouts, ``cfg.workers`` tasks at a time in spawned processes; returned in job order.
+
+    ``on_task`` runs here as each task ends. A worker's error is raised here with its message; the
+    tasks not yet started are then dropped rather than rolled out for nothing.
+    """
     workers = min(cfg.workers, len(jobs))
     threads = cfg.num_threads or max(1, (os.cpu_count() or 1) // workers)
     results: dict[int, TaskRollouts] = {}
-    # spawn, not fork: a forked child inherits torch's and the GL driver's threads mid-state
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    context = get_context("spawn")  # not fork: a forked child inherits torch's and the GL driver's threads mid-state
+    episodes = context.Queue()  # (task, success) per finished episode, for the progress bar
+    report = on_episode or (lambda task, success: None)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(episodes,)) as pool:
         futures = {
             pool.submit(_worker_task, str(policy_dir), cfg, env_name, dict(kw), str(output), threads): i
             for i, kw in enumerate(jobs)
         }
-        for future in as_completed(futures):
-            result = future.result()  # a worker's error is raised here, with its traceback
-            results[futures[future]] = result
-            on_task(result)
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                _drain(episodes, report)
+                for future in finished:
+                    i = futures[future]
+                    results[i] = future.result()
+                    on_task(i, results[i])
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    _drain(episodes, report)  # what the last workers sent just before they ended
     return [results[i] for i in range(len(jobs))]
 
 
-_worker_policy: dict[str, Any] = {}  # per worker process: the bundle it has loaded
+def _drain(episodes: Any, report: Callable[[str, bool], None]) -> None:
+    while True:
+        try:
+            report(*episodes.get_nowait())
+        except Empty:
+            return
+
+
+_worker_state: dict[str, Any] = {}  # per worker process: the bundle it has loaded, its episode queue
+
+
+def _init_worker(episodes: Any) -> None:
+    _worker_state["episodes"] = episodes
 
 
 def _worker_task(
@@ -119,13 +150,21 @@ def _worker_task(
     import torch
 
     torch.set_num_threads(threads)
-    if "info" not in _worker_policy:
-        _worker_policy["info"] = load_bundle(policy_dir, with_model=False)
-    env, state_index = open_task_env(env_name, kwargs, _worker_policy["info"])
+    if "info" not in _worker_state:
+        _worker_state["info"] = load_bundle(policy_dir, with_model=False)
+    env, state_index = open_task_env(env_name, kwargs, _worker_state["info"])
     try:
-        if "policy" not in _worker_policy:
-            _worker_policy["policy"] = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=threads)
-        return roll_out_task(env, _worker_policy["policy"], cfg, Path(output), state_index)
+        if "policy" not in _worker_state:
+            _worker_state["policy"] = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=threads)
+        queue = _worker_state.get("episodes")
+        return roll_out_task(
+            env,
+            _worker_state["policy"],
+            cfg,
+            Path(output),
+            state_index,
+            on_episode=None if queue is None else lambda task, success: queue.put((task, success)),
+        )
     finally:
         env.close()
 

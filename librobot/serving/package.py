@@ -9,26 +9,17 @@ commit, export parity). The service reads that metadata and nothing else.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-from librobot.bundle import CONFIG_FILE, METADATA_FILE, NORMALIZATION_FILE, WEIGHTS_FILE, read_json
+from librobot.bundle import CONFIG_FILE, METADATA_FILE, NORMALIZATION_FILE, WEIGHTS_FILE, file_digest, read_json
 from librobot.inference.policy import ONNX_FILES, TOKENIZER_DIR
 from librobot.inference.text_features import TEXT_ONNX_FILE
 from librobot.policy_spec import PolicySpec
 from librobot.serving import DEFAULT_MODEL_NAME
 from librobot.serving.runtime_choice import measure_and_choose
-
-
-def weights_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 def package_metadata(
@@ -43,7 +34,7 @@ def package_metadata(
         {
             "runtime": runtime,
             "onnx_file": ONNX_FILES[runtime],
-            "model_version": metadata.get("model_version") or weights_digest(bundle_dir / WEIGHTS_FILE),
+            "model_version": metadata.get("model_version") or file_digest(bundle_dir / WEIGHTS_FILE),
             "dataset_path": str(dataset.get("path") or ""),
             "dataset_md5": str(dataset.get("md5") or ""),
             "code_commit": str(metadata.get("code_commit") or ""),
