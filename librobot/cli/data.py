@@ -20,7 +20,11 @@ def _generate(args: argparse.Namespace) -> int:
     if args.env in ("metaworld", "metaworld_v3"):
         from librobot.sim.metaworld_env import expand_tasks
 
-        jobs = [RecordJob(args.env, {**kwargs, "task": t}) for t in expand_tasks(args.tasks or "default")]
+        tasks = expand_tasks(args.tasks or "default")
+        counts = _task_episodes(args.task_episodes, tasks)
+        jobs = [RecordJob(args.env, {**kwargs, "task": t}, episodes=counts.get(t)) for t in tasks]
+    elif args.task_episodes:
+        raise SystemExit(f"--task-episodes: env {args.env!r} records one task; use --episodes")
     else:
         jobs = [RecordJob(args.env, kwargs)]
     result = record_dataset(
@@ -32,12 +36,29 @@ def _generate(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         codec=args.codec,
         action_noise=noise,
+        workers=args.workers,
     )
     print(
         f"wrote {result.episodes} episodes, {result.frames} frames to {result.path} "
         f"({result.attempts} attempts; success rate per task {result.success_rate})"
     )
     return 0
+
+
+def _task_episodes(spec: str | None, tasks: list[str]) -> dict[str, int]:
+    """``reach-v3=200,push-v3=50`` -> {task: episodes}; names must be among the recorded tasks."""
+    counts: dict[str, int] = {}
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in tasks:
+            raise SystemExit(f"--task-episodes: {name!r} is not among the recorded tasks {tasks}")
+        if not value.strip().isdigit() or int(value) < 1:
+            raise SystemExit(f"--task-episodes: {item.strip()!r} needs TASK=N with N >= 1")
+        counts[name] = int(value)
+    return counts
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -106,6 +127,12 @@ def register(subparsers) -> None:
     p.add_argument("--env", default="metaworld", help="registered env: metaworld, so101_pick_place, ...")
     p.add_argument("--tasks", default=None, help="MetaWorld: mt10, mt50, default, or comma-separated task names")
     p.add_argument("--episodes", type=int, default=10, help="successful episodes per task")
+    p.add_argument(
+        "--task-episodes",
+        default=None,
+        metavar="TASK=N,...",
+        help="MetaWorld: other episode counts for some tasks, e.g. reach-v3=200 (the rest keep --episodes)",
+    )
     p.add_argument("--out", required=True, help="output dataset folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env-kwargs", default=None, help="JSON kwargs for the env, e.g. '{\"image_size\": 96}'")
@@ -121,6 +148,12 @@ def register(subparsers) -> None:
         "--noise-correlation", type=float, default=0.0, help="AR(1) coefficient of the noise per step (0: white)"
     )
     p.add_argument("--codec", default="auto", help="auto (AV1 if available, else H.264), libsvtav1, libx264")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes recording tasks side by side (the same dataset, less wall time; default 1)",
+    )
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_generate)
 

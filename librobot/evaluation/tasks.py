@@ -4,18 +4,15 @@ Every episode is seeded (``eval.seed + i``, its noise per step), so a task's epi
 which process rolls them out: ``eval.workers`` only changes how long a suite takes. A worker loads the
 bundle once and keeps it for the tasks it is given; each uses ``eval.num_threads`` torch threads, or its
 share of the CPU's cores when that is unset, so the workers do not oversubscribe the machine. Workers
-report each finished episode back through a queue, so progress moves per episode, not per task.
+report each finished episode as it ends, so progress moves per episode, not per task.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
 from librobot.bundle import load_bundle
@@ -23,6 +20,7 @@ from librobot.evaluation.config import EvalConfig
 from librobot.evaluation.rollout import check_robot_matches, run_episode
 from librobot.evaluation.video import write_video
 from librobot.inference.policy import Policy
+from librobot.parallel import report, run_in_processes
 from librobot.sim import make_env
 
 
@@ -98,50 +96,15 @@ def roll_out_in_workers(
 ) -> list[TaskRollouts]:
     """Each job's rollouts, ``cfg.workers`` tasks at a time in spawned processes; returned in job order.
 
-    ``on_task`` runs here as each task ends. A worker's error is raised here with its message; the
-    tasks not yet started are then dropped rather than rolled out for nothing.
+    A worker's error is raised here with its message (``librobot.parallel``).
     """
     workers = min(cfg.workers, len(jobs))
     threads = cfg.num_threads or max(1, (os.cpu_count() or 1) // workers)
-    results: dict[int, TaskRollouts] = {}
-    context = get_context("spawn")  # not fork: a forked child inherits torch's and the GL driver's threads mid-state
-    episodes = context.Queue()  # (task, success) per finished episode, for the progress bar
-    report = on_episode or (lambda task, success: None)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(episodes,)) as pool:
-        futures = {
-            pool.submit(_worker_task, str(policy_dir), cfg, env_name, dict(kw), str(output), threads): i
-            for i, kw in enumerate(jobs)
-        }
-        pending = set(futures)
-        try:
-            while pending:
-                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                _drain(episodes, report)
-                for future in finished:
-                    i = futures[future]
-                    results[i] = future.result()
-                    on_task(i, results[i])
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-    _drain(episodes, report)  # what the last workers sent just before they ended
-    return [results[i] for i in range(len(jobs))]
+    args = [(str(policy_dir), cfg, env_name, dict(kw), str(output), threads) for kw in jobs]
+    return run_in_processes(_worker_task, args, workers, on_task, on_message=on_episode)
 
 
-def _drain(episodes: Any, report: Callable[[str, bool], None]) -> None:
-    while True:
-        try:
-            report(*episodes.get_nowait())
-        except Empty:
-            return
-
-
-_worker_state: dict[str, Any] = {}  # per worker process: the bundle it has loaded, its episode queue
-
-
-def _init_worker(episodes: Any) -> None:
-    _worker_state["episodes"] = episodes
+_worker_state: dict[str, Any] = {}  # per worker process: the bundle it has loaded
 
 
 def _worker_task(
@@ -156,15 +119,7 @@ def _worker_task(
     try:
         if "policy" not in _worker_state:
             _worker_state["policy"] = Policy.from_bundle(policy_dir, runtime=cfg.runtime, threads=threads)
-        queue = _worker_state.get("episodes")
-        return roll_out_task(
-            env,
-            _worker_state["policy"],
-            cfg,
-            Path(output),
-            state_index,
-            on_episode=None if queue is None else lambda task, success: queue.put((task, success)),
-        )
+        return roll_out_task(env, _worker_state["policy"], cfg, Path(output), state_index, on_episode=report)
     finally:
         env.close()
 

@@ -1,8 +1,9 @@
 """Record scripted-expert episodes of any registered env into a LeRobot v3 dataset.
 
-Each (env name, kwargs) job gets ``episodes`` successful episodes (failed attempts are dropped
-unless ``keep_failed``), seeded ``seed + 10_000 * job + attempt`` so a recording is reproducible and
-the seed of every episode is stored in its episode row for replay in evaluation.
+Each (env name, kwargs) job gets ``episodes`` successful episodes, or its own ``RecordJob.episodes``
+(failed attempts are dropped unless ``keep_failed``), seeded ``seed + 10_000 * job + attempt`` so a
+recording is reproducible and the seed of every episode is stored in its episode row for replay in
+evaluation.
 
 Optional per-env extras, written when the env offers them:
 - ``phase`` (int64 [1]): the index of the expert's phase at each step (``info["phase"]``) in
@@ -22,6 +23,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ import numpy as np
 
 from librobot.data.lerobot_v3 import LeRobotV3Writer, feature_spec
 from librobot.logging import get_logger
+from librobot.parallel import report, run_in_processes
 from librobot.progress import Progress
 from librobot.sim import make_env
 from librobot.sim.action_noise import ActionNoise
@@ -44,6 +47,7 @@ class RecordingError(ValueError):
 class RecordJob:
     env: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    episodes: int | None = None  # this job's successful episodes; None: record_dataset's ``episodes``
 
 
 @dataclass
@@ -119,57 +123,166 @@ def record_dataset(
     overwrite: bool = False,
     progress: bool = True,
     action_noise: ActionNoise | None = None,
+    workers: int = 1,
     **writer_kwargs: Any,
 ) -> RecordResult:
-    """Write ``episodes`` expert episodes per job to ``out``; all jobs must share one robot."""
+    """Write ``episodes`` expert episodes per job to ``out``; all jobs must share one robot.
+
+    ``workers`` > 1 records that many jobs at once in spawned processes (``librobot.parallel``); the
+    episodes are seeded per job and written in job order, so the dataset is the one a single process
+    writes. One job (e.g. the wheel loader) always records in this process.
+    """
     if not jobs:
         raise ValueError("record_dataset: no env jobs given")
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    max_attempts = max_attempts or 3 * episodes
-    writer = None
-    robot = None
-    attempts_total = 0
-    rates: dict[str, float] = {}
-    bar = Progress(episodes * len(jobs), "record", "episode", enabled=progress)
+    for count, name in [(episodes, "episodes"), *((jb.episodes, f"episodes of {jb.kwargs}") for jb in jobs)]:
+        if count is not None and count < 1:
+            raise ValueError(f"{name} must be >= 1, got {count}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1 (processes recording tasks side by side), got {workers}")
+    plan = _JobPlan(episodes, seed, keep_failed, max_attempts, action_noise)
+    recording = _Recording(out, jobs, overwrite, action_noise, writer_kwargs)
+    bar = Progress(sum(jb.episodes or episodes for jb in jobs), "record", "episode", enabled=progress)
     try:
         with bar:
-            for j, job in enumerate(jobs):
-                env = make_env(job.env, **job.kwargs)
-                try:
-                    if robot is None:
-                        robot = env.robot
-                        writer = _open_writer(out, env, job, jobs, overwrite, action_noise, writer_kwargs)
-                    elif robot.state_names != env.robot.state_names or robot.action_names != env.robot.action_names:
-                        raise ValueError(
-                            f"job {job.env} {job.kwargs}: robot {env.robot.name} differs from {robot.name}"
-                        )
-                    kept = tries = successes = 0
-                    while kept < episodes and tries < max_attempts:
-                        ep_seed = seed + 10_000 * j + tries
-                        tries += 1
-                        steps, success = record_episode(env, ep_seed, action_noise)
-                        successes += success
-                        if not success and not keep_failed:
-                            log.debug("%s seed %d failed; dropped", env.task, ep_seed)
-                            continue
-                        _add(writer, env, job, steps, success, ep_seed)
-                        kept += 1
-                        bar.update(1)
-                    attempts_total += tries
-                    rates[env.task] = successes / tries
-                    if kept < episodes:
-                        raise RecordingError(
-                            f"{job.env} {job.kwargs}: only {kept} of {episodes} episodes succeeded in {tries} attempts"
-                        )
-                finally:
-                    env.close()
-        path = writer.finalize()
+            if workers == 1 or len(jobs) == 1:
+                for j, job in enumerate(jobs):
+                    env = make_env(job.env, **job.kwargs)
+                    try:
+                        recording.begin(env, job)
+                        write = partial(recording.add, env, job, bar=bar)
+                        outcome = _record_job(env, j, job.episodes or episodes, plan, write)
+                    finally:
+                        env.close()
+                    recording.finish(job, outcome)
+            else:
+                _record_in_workers(recording, jobs, plan, min(workers, len(jobs)), bar)
+        path = recording.writer.finalize()
     except BaseException:
-        if writer is not None:
-            writer._close_files()
+        if recording.writer is not None:
+            recording.writer._close_files()
         raise
-    return RecordResult(Path(path), len(writer.episodes), writer.total_frames, attempts_total, rates)
+    writer = recording.writer
+    return RecordResult(Path(path), len(writer.episodes), writer.total_frames, recording.attempts, recording.rates)
+
+
+@dataclass
+class _JobPlan:
+    episodes: int  # per job, unless the job sets its own
+    seed: int
+    keep_failed: bool
+    max_attempts: int | None  # per job; None: 3x its episodes
+    action_noise: ActionNoise | None
+
+
+@dataclass
+class _JobOutcome:
+    task: str
+    wanted: int
+    tries: int
+    successes: int
+    kept: int
+
+
+def _record_job(env: Any, j: int, wanted: int, plan: _JobPlan, emit: Any) -> _JobOutcome:
+    """Attempts of job ``j`` (seeds ``seed + 10_000 j + attempt``) until ``wanted`` are kept; ``emit`` each."""
+    kept = tries = successes = 0
+    while kept < wanted and tries < (plan.max_attempts or 3 * wanted):
+        ep_seed = plan.seed + 10_000 * j + tries
+        tries += 1
+        steps, success = record_episode(env, ep_seed, plan.action_noise)
+        successes += success
+        if not success and not plan.keep_failed:
+            log.debug("%s seed %d failed; dropped", env.task, ep_seed)
+            continue
+        emit(steps, success, ep_seed)
+        kept += 1
+    return _JobOutcome(env.task, wanted, tries, successes, kept)
+
+
+def _record_job_in_worker(job: RecordJob, j: int, plan: _JobPlan) -> tuple[_JobOutcome, list[tuple[dict, bool, int]]]:
+    env = make_env(job.env, **job.kwargs)
+    try:
+        recorded: list[tuple[dict, bool, int]] = []
+
+        def keep(steps: dict, success: bool, ep_seed: int) -> None:
+            recorded.append((steps, success, ep_seed))
+            report(1)  # the caller's progress bar
+
+        return _record_job(env, j, job.episodes or plan.episodes, plan, keep), recorded
+    finally:
+        env.close()
+
+
+def _record_in_workers(
+    recording: _Recording, jobs: Sequence[RecordJob], plan: _JobPlan, workers: int, bar: Progress
+) -> None:
+    """Jobs recorded ``workers`` at a time; each written here, in job order, once those before it are."""
+    done: dict[int, tuple[_JobOutcome, list[tuple[dict, bool, int]]]] = {}
+    written = 0
+
+    def write_ready(j: int, result: tuple[_JobOutcome, list[tuple[dict, bool, int]]]) -> None:
+        nonlocal written
+        done[j] = result
+        while written in done:
+            outcome, recorded = done.pop(written)
+            job = jobs[written]
+            env = make_env(job.env, **job.kwargs)  # this process's copy: the robot, cameras and instruction to write
+            try:
+                recording.begin(env, job)
+                for steps, success, ep_seed in recorded:
+                    recording.add(env, job, steps, success, ep_seed)
+            finally:
+                env.close()
+            recording.finish(job, outcome)
+            written += 1
+
+    run_in_processes(
+        _record_job_in_worker, [(job, j, plan) for j, job in enumerate(jobs)], workers, write_ready, bar.update
+    )
+
+
+class _Recording:
+    """The dataset being written: one writer for all jobs, which must share its robot."""
+
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        jobs: Sequence[RecordJob],
+        overwrite: bool,
+        action_noise: ActionNoise | None,
+        writer_kwargs: Mapping[str, Any],
+    ):
+        self.out, self.jobs, self.overwrite = out, jobs, overwrite
+        self.action_noise, self.writer_kwargs = action_noise, writer_kwargs
+        self.writer: LeRobotV3Writer | None = None
+        self.robot: Any = None
+        self.attempts = 0
+        self.rates: dict[str, float] = {}
+
+    def begin(self, env: Any, job: RecordJob) -> None:
+        if self.robot is None:
+            self.robot = env.robot
+            self.writer = _open_writer(
+                self.out, env, job, self.jobs, self.overwrite, self.action_noise, self.writer_kwargs
+            )
+        elif self.robot.state_names != env.robot.state_names or self.robot.action_names != env.robot.action_names:
+            raise ValueError(f"job {job.env} {job.kwargs}: robot {env.robot.name} differs from {self.robot.name}")
+
+    def add(
+        self, env: Any, job: RecordJob, steps: dict, success: bool, ep_seed: int, bar: Progress | None = None
+    ) -> None:
+        assert self.writer is not None  # begin() opened it
+        _add(self.writer, env, job, steps, success, ep_seed)
+        if bar is not None:
+            bar.update(1)
+
+    def finish(self, job: RecordJob, outcome: _JobOutcome) -> None:
+        self.attempts += outcome.tries
+        self.rates[outcome.task] = outcome.successes / outcome.tries
+        if outcome.kept < outcome.wanted:
+            raise RecordingError(
+                f"{job.env} {job.kwargs}: only {outcome.kept} of {outcome.wanted} episodes succeeded in {outcome.tries} attempts"
+            )
 
 
 def _open_writer(
