@@ -2,12 +2,14 @@
 
 ``run_in_processes`` hands each job's result to the caller's thread as the job ends, passes on what the
 jobs ``report`` while they run (a progress bar moves per episode, not per job), raises a worker's error
-here with its message and drops the jobs not started yet, so an error costs at most the jobs in flight.
+here with its message and drops the jobs not started yet, so an error costs at most the jobs in flight;
+a worker whose caller was killed stops at its next ``report``.
 Workers are spawned, not forked: a forked child inherits torch's and the GL driver's threads mid-state.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -17,12 +19,20 @@ from typing import Any, TypeVar
 R = TypeVar("R")
 
 _messages: Any = None  # in a worker process: the queue ``report`` writes to
+_caller: int | None = None  # in a worker process: the caller's pid
 
 
 def report(*message: Any) -> None:
-    """Send ``message`` to the caller's ``on_message`` (a no-op outside ``run_in_processes``)."""
-    if _messages is not None:
-        _messages.put(message)
+    """Send ``message`` to the caller's ``on_message`` (a no-op outside ``run_in_processes``).
+
+    A worker whose caller has died (SIGKILL, the OOM killer: nothing ran to stop the pool) exits here
+    instead of working on for no one; jobs that report per episode stop within an episode.
+    """
+    if _messages is None:
+        return
+    if os.getppid() != _caller:
+        os._exit(1)
+    _messages.put(message)
 
 
 def run_in_processes(
@@ -41,7 +51,7 @@ def run_in_processes(
     messages = context.Queue()
     deliver = on_message or (lambda *message: None)
     results: dict[int, R] = {}
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(messages,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(messages, os.getpid())) as pool:
         futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
         pending = set(futures)
         try:
@@ -60,9 +70,9 @@ def run_in_processes(
     return [results[i] for i in range(len(jobs))]
 
 
-def _init(messages: Any) -> None:
-    global _messages
-    _messages = messages
+def _init(messages: Any, caller: int) -> None:
+    global _messages, _caller
+    _messages, _caller = messages, caller
 
 
 def _drain(messages: Any, deliver: Callable[..., None]) -> None:
