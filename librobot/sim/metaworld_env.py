@@ -135,8 +135,13 @@ class MetaWorldEnv:
         }
 
     def reset(self, seed: int) -> dict[str, Any]:
+        import mujoco
+
         self._env.seed(int(seed))
         state, _ = self._env.reset()
+        # MetaWorld's reset moves the goal and object sites after its last kinematics pass, so without
+        # this the first frame draws them where the previous episode (or the model file) had them
+        mujoco.mj_forward(self._env.model, self._env.data)
         self._steps = 0
         return self._obs(state)
 

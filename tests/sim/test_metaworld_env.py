@@ -57,6 +57,17 @@ def test_same_seed_same_episode_start_different_seed_differs(env):
     assert not np.allclose(a["state"][-3:], c["state"][-3:])  # goal placement follows the seed
 
 
+def test_an_episodes_first_frame_draws_the_goal_where_the_episode_put_it(env):
+    # MetaWorld's reset moves the goal site after its last kinematics pass: without a fresh pass the
+    # first frame drew reach's red goal 13-20 cm away, where the previous episode had it
+    import mujoco
+
+    for seed in (21, 22):
+        obs = env.reset(seed=seed)
+        mujoco.mj_forward(env._env.model, env._env.data)  # the scene's kinematics as reset left it
+        np.testing.assert_array_equal(obs["images"]["corner"], env._render("corner"))
+
+
 def test_image_is_right_way_up(env):
     # the corner camera is mounted upside down in MetaWorld: after the flip the table (brown, bottom)
     # lies below the grey backdrop (top rows)
