@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -141,7 +141,7 @@ def record_dataset(
         raise ValueError(f"workers must be >= 1 (processes recording tasks side by side), got {workers}")
     plan = _JobPlan(episodes, seed, keep_failed, max_attempts, action_noise)
     recording = _Recording(out, jobs, overwrite, action_noise, writer_kwargs)
-    bar = Progress(sum(jb.episodes or episodes for jb in jobs), "record", "episode", enabled=progress)
+    bar = Progress(sum(plan.wanted(jb) for jb in jobs), "record", "episode", enabled=progress)
     try:
         with bar:
             if workers == 1 or len(jobs) == 1:
@@ -150,7 +150,7 @@ def record_dataset(
                     try:
                         recording.begin(env, job)
                         write = partial(recording.add, env, job, bar=bar)
-                        outcome = _record_job(env, j, job.episodes or episodes, plan, write)
+                        outcome = _record_job(env, j, job, plan, write)
                     finally:
                         env.close()
                     recording.finish(job, outcome)
@@ -173,6 +173,9 @@ class _JobPlan:
     max_attempts: int | None  # per job; None: 3x its episodes
     action_noise: ActionNoise | None
 
+    def wanted(self, job: RecordJob) -> int:
+        return job.episodes or self.episodes
+
 
 @dataclass
 class _JobOutcome:
@@ -183,8 +186,11 @@ class _JobOutcome:
     kept: int
 
 
-def _record_job(env: Any, j: int, wanted: int, plan: _JobPlan, emit: Any) -> _JobOutcome:
-    """Attempts of job ``j`` (seeds ``seed + 10_000 j + attempt``) until ``wanted`` are kept; ``emit`` each."""
+def _record_job(
+    env: Any, j: int, job: RecordJob, plan: _JobPlan, emit: Callable[[dict, bool, int], None]
+) -> _JobOutcome:
+    """Attempts of job ``j`` (seeds ``seed + 10_000 j + attempt``) until it has its episodes; ``emit`` each kept one."""
+    wanted = plan.wanted(job)
     kept = tries = successes = 0
     while kept < wanted and tries < (plan.max_attempts or 3 * wanted):
         ep_seed = plan.seed + 10_000 * j + tries
@@ -208,7 +214,7 @@ def _record_job_in_worker(job: RecordJob, j: int, plan: _JobPlan) -> tuple[_JobO
             recorded.append((steps, success, ep_seed))
             report(1)  # the caller's progress bar
 
-        return _record_job(env, j, job.episodes or plan.episodes, plan, keep), recorded
+        return _record_job(env, j, job, plan, keep), recorded
     finally:
         env.close()
 
