@@ -22,9 +22,11 @@ def _generate(args: argparse.Namespace) -> int:
 
         tasks = expand_tasks(args.tasks or "default")
         counts = _task_episodes(args.task_episodes, tasks)
-        jobs = [RecordJob(args.env, {**kwargs, "task": t}, episodes=counts.get(t)) for t in tasks]
-    elif args.task_episodes:
-        raise SystemExit(f"--task-episodes: env {args.env!r} records one task; use --episodes")
+        noisy = _noise_tasks(args.noise_tasks, tasks, noise)
+        jobs = [RecordJob(args.env, {**kwargs, "task": t}, episodes=counts.get(t), noisy=t in noisy) for t in tasks]
+    elif args.task_episodes or args.noise_tasks:
+        flag = "--task-episodes" if args.task_episodes else "--noise-tasks"
+        raise SystemExit(f"{flag}: env {args.env!r} records one task; use --episodes / --action-noise")
     else:
         jobs = [RecordJob(args.env, kwargs)]
     result = record_dataset(
@@ -35,6 +37,8 @@ def _generate(args: argparse.Namespace) -> int:
         keep_failed=args.keep_failed,
         overwrite=args.overwrite,
         codec=args.codec,
+        crf=args.crf,
+        pix_fmt=args.pix_fmt,
         action_noise=noise,
         workers=args.workers,
     )
@@ -43,6 +47,19 @@ def _generate(args: argparse.Namespace) -> int:
         f"({result.attempts} attempts; success rate per task {result.success_rate})"
     )
     return 0
+
+
+def _noise_tasks(spec: str | None, tasks: list[str], noise) -> set[str]:
+    """``reach-v3,push-v3`` -> the tasks ``--action-noise`` applies to (all of them without the flag)."""
+    if spec is None:
+        return set(tasks)
+    if noise is None:
+        raise SystemExit("--noise-tasks: names the tasks --action-noise applies to; give --action-noise too")
+    names = {name.strip() for name in spec.split(",") if name.strip()}
+    unknown = sorted(names - set(tasks))
+    if unknown or not names:
+        raise SystemExit(f"--noise-tasks: {unknown or spec!r} not among the recorded tasks {tasks}")
+    return names
 
 
 def _task_episodes(spec: str | None, tasks: list[str]) -> dict[str, int]:
@@ -147,7 +164,22 @@ def register(subparsers) -> None:
     p.add_argument(
         "--noise-correlation", type=float, default=0.0, help="AR(1) coefficient of the noise per step (0: white)"
     )
+    p.add_argument(
+        "--noise-tasks",
+        default=None,
+        metavar="TASK,...",
+        help="MetaWorld: the tasks --action-noise applies to, e.g. reach-v3 (the others record clean; default: all)",
+    )
     p.add_argument("--codec", default="auto", help="auto (AV1 if available, else H.264), libsvtav1, libx264")
+    p.add_argument(
+        "--crf", type=int, default=30, help="video quality: 0 is lossless with libx264, 30 is LeRobot's default"
+    )
+    p.add_argument(
+        "--pix-fmt",
+        default="yuv420p",
+        choices=["yuv420p", "yuv444p"],
+        help="yuv444p keeps colour at full resolution (libx264 only): small coloured targets stay their colour",
+    )
     p.add_argument(
         "--workers",
         type=int,

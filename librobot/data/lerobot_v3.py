@@ -93,6 +93,7 @@ class LeRobotV3Writer:
         codec: str = "auto",
         crf: int = 30,
         gop: int = 12,
+        pix_fmt: str = "yuv420p",
         chunks_size: int = DEFAULT_CHUNKS_SIZE,
         data_files_size_in_mb: float = DEFAULT_DATA_FILE_MB,
         video_files_size_in_mb: float = DEFAULT_VIDEO_FILE_MB,
@@ -114,7 +115,7 @@ class LeRobotV3Writer:
         self.librobot = dict(librobot or {})
         self.codec = pick_codec(codec) if self.cameras else None
         self.codec_label = CODEC_LABEL.get(self.codec or "", self.codec)
-        self.crf, self.gop = crf, gop
+        self.crf, self.gop, self.pix_fmt = crf, gop, pix_fmt
         self.chunks_size = chunks_size
         self.data_mb, self.video_mb = data_files_size_in_mb, video_files_size_in_mb
         self.tasks: dict[str, int] = {}
@@ -233,7 +234,7 @@ class LeRobotV3Writer:
         if enc is None:
             h, w = self.cameras[key]
             path = self.root / VIDEO_PATH.format(video_key=key, chunk_index=cur.chunk, file_index=cur.file)
-            enc = self._video[key] = VideoEncoder(path, self.fps, h, w, self.codec, self.crf, self.gop)
+            enc = self._video[key] = VideoEncoder(path, self.fps, h, w, self.codec, self.crf, self.gop, self.pix_fmt)
         start = enc.frames_written / self.fps
         enc.write(frames)
         return {
@@ -285,7 +286,7 @@ class LeRobotV3Writer:
                     "video.height": h,
                     "video.width": w,
                     "video.codec": self.codec_label,
-                    "video.pix_fmt": "yuv420p",
+                    "video.pix_fmt": self.pix_fmt,
                     "video.is_depth_map": False,
                     "video.fps": self.fps,
                     "video.channels": 3,

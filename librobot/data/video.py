@@ -28,6 +28,11 @@ def pick_codec(preferred: str = "auto") -> str:
     raise RuntimeError("PyAV has neither libsvtav1 nor libx264: cannot encode videos")
 
 
+# yuv420p: LeRobot's default, a quarter of the colour resolution; yuv444p: full colour (libx264 only),
+# which a target a few pixels wide needs to keep its colour (docs/data.md, "Video quality")
+PIX_FMTS = ("yuv420p", "yuv444p")
+FULL_COLOUR_CODECS = ("libx264",)
+
 CODEC_LABEL = {"libsvtav1": "av1", "libaom-av1": "av1", "libx264": "h264", "h264": "h264"}
 
 
@@ -35,7 +40,15 @@ class VideoEncoder:
     """Appends frames to one mp4; ``frames_written`` and ``bytes_written`` drive file rollover."""
 
     def __init__(
-        self, path: Path, fps: float, height: int, width: int, codec: str = "auto", crf: int = 30, gop: int = 12
+        self,
+        path: Path,
+        fps: float,
+        height: int,
+        width: int,
+        codec: str = "auto",
+        crf: int = 30,
+        gop: int = 12,
+        pix_fmt: str = "yuv420p",
     ):
         import av
 
@@ -43,12 +56,16 @@ class VideoEncoder:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.codec = pick_codec(codec)
+        if pix_fmt not in PIX_FMTS:
+            raise ValueError(f"video pix_fmt {pix_fmt!r}: expected one of {', '.join(PIX_FMTS)}")
+        if pix_fmt != "yuv420p" and self.codec not in FULL_COLOUR_CODECS:
+            raise ValueError(f"video pix_fmt {pix_fmt!r} needs codec libx264; {self.codec} encodes yuv420p only")
         self.fps = fps
         self._container = av.open(str(self.path), mode="w")
         rate = Fraction(fps).limit_denominator(1000)
         self._stream = self._container.add_stream(self.codec, rate=rate)
         self._stream.width, self._stream.height = width, height
-        self._stream.pix_fmt = "yuv420p"
+        self._stream.pix_fmt = pix_fmt
         self._stream.time_base = 1 / rate
         self._stream.codec_context.time_base = 1 / rate
         options = {"crf": str(crf), "g": str(gop)}

@@ -48,6 +48,7 @@ class RecordJob:
     env: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     episodes: int | None = None  # this job's successful episodes; None: record_dataset's ``episodes``
+    noisy: bool = True  # False: this job records clean even when record_dataset has an ``action_noise``
 
 
 @dataclass
@@ -195,7 +196,7 @@ def _record_job(
     while kept < wanted and tries < (plan.max_attempts or 3 * wanted):
         ep_seed = plan.seed + 10_000 * j + tries
         tries += 1
-        steps, success = record_episode(env, ep_seed, plan.action_noise)
+        steps, success = record_episode(env, ep_seed, plan.action_noise if job.noisy else None)
         successes += success
         if not success and not plan.keep_failed:
             log.debug("%s seed %d failed; dropped", env.task, ep_seed)
@@ -318,6 +319,8 @@ def _open_writer(
     }
     if action_noise is not None:
         provenance["action_noise"] = action_noise.to_dict()
+        if not all(jb.noisy for jb in jobs):  # which jobs the noise was applied to
+            provenance["action_noise"]["envs"] = [dict(jb.kwargs) for jb in jobs if jb.noisy]
     if _phase_index(env) is not None:
         features["phase"] = {"dtype": "int64", "shape": [1], "names": None}
         provenance["phase_names"] = list(env.phase_names)

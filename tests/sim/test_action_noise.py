@@ -81,3 +81,53 @@ def test_record_dataset_stores_the_noise_settings(tmp_path):
     }
     table = pq.read_table(next((tmp_path / "ds" / "data").rglob("*.parquet"))).to_pandas()
     assert len(table) > 100
+
+
+def _metaworld_jobs(noisy_reach: bool = True, noisy_drawer: bool = True) -> list[RecordJob]:
+    return [
+        RecordJob("metaworld", {"task": "reach-v3", "image_size": 32}, noisy=noisy_reach),
+        RecordJob("metaworld", {"task": "drawer-close-v3", "image_size": 32}, noisy=noisy_drawer),
+    ]
+
+
+def test_noise_applies_to_the_noisy_jobs_only_and_info_names_them(tmp_path):
+    noise = ActionNoise({"dx": 0.3, "dy": 0.3, "dz": 0.3}, correlation=0.8)
+    common = {"episodes": 1, "seed": 0, "progress": False}
+    clean = record_dataset(tmp_path / "clean", _metaworld_jobs(), **common)
+    mixed = record_dataset(tmp_path / "mixed", _metaworld_jobs(noisy_drawer=False), action_noise=noise, **common)
+
+    def states(path) -> list[np.ndarray]:
+        table = pq.read_table(next((path / "data").rglob("*.parquet"))).to_pandas()
+        return [np.stack(g["observation.state"].to_numpy()) for _, g in table.groupby("episode_index")]
+
+    (clean_reach, clean_drawer), (noisy_reach, drawer) = states(clean.path), states(mixed.path)
+    np.testing.assert_array_equal(drawer, clean_drawer)  # the clean job: the episode recorded without noise
+    n = min(len(noisy_reach), len(clean_reach))
+    assert not np.allclose(noisy_reach[:n], clean_reach[:n])  # reach walked the perturbed path
+    info = json.loads((mixed.path / "meta" / "info.json").read_text())["librobot"]["action_noise"]
+    assert info["envs"] == [{"task": "reach-v3", "image_size": 32}]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--action-noise", "dx=0.3", "--noise-tasks", "push-v3"], r"\['push-v3'\] not among the recorded tasks"),
+        (["--noise-tasks", "reach-v3"], "give --action-noise too"),
+    ],
+)
+def test_cli_noise_tasks_are_checked_by_name_before_anything_is_written(tmp_path, extra, message):
+    from librobot.cli import main
+
+    argv = ["data", "generate", "--tasks", "reach-v3,drawer-close-v3", "--out", str(tmp_path / "never"), *extra]
+    with pytest.raises(SystemExit, match=message):
+        main(argv)
+    assert not (tmp_path / "never").exists()
+
+
+def test_cli_noise_tasks_on_a_one_task_env_is_refused(tmp_path):
+    from librobot.cli import main
+
+    argv = ["data", "generate", "--env", "wheel_loader", "--out", str(tmp_path / "never")]
+    with pytest.raises(SystemExit, match="--noise-tasks: env 'wheel_loader' records one task"):
+        main([*argv, "--action-noise", "steering=0.3", "--noise-tasks", "dig"])
+    assert not (tmp_path / "never").exists()
