@@ -22,8 +22,10 @@ def _generate(args: argparse.Namespace) -> int:
 
         tasks = expand_tasks(args.tasks or "default")
         counts = _task_episodes(args.task_episodes, tasks)
-        noisy = _noise_tasks(args.noise_tasks, tasks, noise)
-        jobs = [RecordJob(args.env, {**kwargs, "task": t}, episodes=counts.get(t), noisy=t in noisy) for t in tasks]
+        scales = _noise_scales(args.noise_tasks, tasks, noise)
+        jobs = [
+            RecordJob(args.env, {**kwargs, "task": t}, episodes=counts.get(t), noise_scale=scales[t]) for t in tasks
+        ]
     elif args.task_episodes or args.noise_tasks:
         flag = "--task-episodes" if args.task_episodes else "--noise-tasks"
         raise SystemExit(f"{flag}: env {args.env!r} records one task; use --episodes / --action-noise")
@@ -49,17 +51,24 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _noise_tasks(spec: str | None, tasks: list[str], noise) -> set[str]:
-    """``reach-v3,push-v3`` -> the tasks ``--action-noise`` applies to (all of them without the flag)."""
+def _noise_scales(spec: str | None, tasks: list[str], noise) -> dict[str, float]:
+    """``reach-v3,push-v3=0.3`` -> {task: scale of the --action-noise sigmas}; unnamed tasks record clean."""
     if spec is None:
-        return set(tasks)
+        return dict.fromkeys(tasks, 1.0)
     if noise is None:
         raise SystemExit("--noise-tasks: names the tasks --action-noise applies to; give --action-noise too")
-    names = {name.strip() for name in spec.split(",") if name.strip()}
-    unknown = sorted(names - set(tasks))
-    if unknown or not names:
-        raise SystemExit(f"--noise-tasks: {unknown or spec!r} not among the recorded tasks {tasks}")
-    return names
+    scales = dict.fromkeys(tasks, 0.0)
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if name not in tasks:
+            raise SystemExit(f"--noise-tasks: {name!r} is not among the recorded tasks {tasks}")
+        try:
+            scales[name] = float(value) if sep else 1.0
+        except ValueError:
+            raise SystemExit(f"--noise-tasks: {item!r} needs TASK or TASK=SCALE with a number SCALE >= 0") from None
+        if not scales[name] >= 0:  # also NaN
+            raise SystemExit(f"--noise-tasks: {item!r} needs TASK or TASK=SCALE with a number SCALE >= 0")
+    return scales
 
 
 def _task_episodes(spec: str | None, tasks: list[str]) -> dict[str, int]:
@@ -167,8 +176,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--noise-tasks",
         default=None,
-        metavar="TASK,...",
-        help="MetaWorld: the tasks --action-noise applies to, e.g. reach-v3 (the others record clean; default: all)",
+        metavar="TASK[=SCALE],...",
+        help="MetaWorld: the tasks --action-noise applies to, its sigmas times SCALE (default 1), e.g. "
+        "reach-v3,push-v3=0.3; the others record clean (default: every task, SCALE 1)",
     )
     p.add_argument("--codec", default="auto", help="auto (AV1 if available, else H.264), libsvtav1, libx264")
     p.add_argument(

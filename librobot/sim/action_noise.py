@@ -47,6 +47,10 @@ class ActionNoise:
             raise ValueError(f"action noise {text!r}: no NAME=SIGMA pairs")
         return cls(sigma, correlation)
 
+    def scaled(self, factor: float) -> ActionNoise:
+        """Every sigma times ``factor`` (a task that tolerates less noise than another, ``--noise-tasks``)."""
+        return ActionNoise({name: value * factor for name, value in self.sigma.items()}, self.correlation)
+
     def to_dict(self) -> dict:
         return {"sigma": dict(self.sigma), "correlation": self.correlation, "label": "clean expert action"}
 

@@ -48,7 +48,7 @@ class RecordJob:
     env: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     episodes: int | None = None  # this job's successful episodes; None: record_dataset's ``episodes``
-    noisy: bool = True  # False: this job records clean even when record_dataset has an ``action_noise``
+    noise_scale: float = 1.0  # times record_dataset's ``action_noise`` sigmas for this job; 0: records clean
 
 
 @dataclass
@@ -177,6 +177,11 @@ class _JobPlan:
     def wanted(self, job: RecordJob) -> int:
         return job.episodes or self.episodes
 
+    def noise_for(self, job: RecordJob) -> ActionNoise | None:
+        if self.action_noise is None or job.noise_scale == 0:
+            return None
+        return self.action_noise.scaled(job.noise_scale) if job.noise_scale != 1 else self.action_noise
+
 
 @dataclass
 class _JobOutcome:
@@ -196,7 +201,7 @@ def _record_job(
     while kept < wanted and tries < (plan.max_attempts or 3 * wanted):
         ep_seed = plan.seed + 10_000 * j + tries
         tries += 1
-        steps, success = record_episode(env, ep_seed, plan.action_noise if job.noisy else None)
+        steps, success = record_episode(env, ep_seed, plan.noise_for(job))
         successes += success
         if not success and not plan.keep_failed:
             log.debug("%s seed %d failed; dropped", env.task, ep_seed)
@@ -319,8 +324,10 @@ def _open_writer(
     }
     if action_noise is not None:
         provenance["action_noise"] = action_noise.to_dict()
-        if not all(jb.noisy for jb in jobs):  # which jobs the noise was applied to
-            provenance["action_noise"]["envs"] = [dict(jb.kwargs) for jb in jobs if jb.noisy]
+        if any(jb.noise_scale != 1 for jb in jobs):  # the sigmas were scaled per job (0: recorded clean)
+            provenance["action_noise"]["scales"] = [
+                {"env_kwargs": dict(jb.kwargs), "scale": jb.noise_scale} for jb in jobs
+            ]
     if _phase_index(env) is not None:
         features["phase"] = {"dtype": "int64", "shape": [1], "names": None}
         provenance["phase_names"] = list(env.phase_names)

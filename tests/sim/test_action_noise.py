@@ -83,18 +83,19 @@ def test_record_dataset_stores_the_noise_settings(tmp_path):
     assert len(table) > 100
 
 
-def _metaworld_jobs(noisy_reach: bool = True, noisy_drawer: bool = True) -> list[RecordJob]:
+def _metaworld_jobs(reach: float = 1.0, drawer: float = 1.0) -> list[RecordJob]:
     return [
-        RecordJob("metaworld", {"task": "reach-v3", "image_size": 32}, noisy=noisy_reach),
-        RecordJob("metaworld", {"task": "drawer-close-v3", "image_size": 32}, noisy=noisy_drawer),
+        RecordJob("metaworld", {"task": "reach-v3", "image_size": 32}, noise_scale=reach),
+        RecordJob("metaworld", {"task": "drawer-close-v3", "image_size": 32}, noise_scale=drawer),
     ]
 
 
-def test_noise_applies_to_the_noisy_jobs_only_and_info_names_them(tmp_path):
+def test_noise_is_scaled_per_job_and_info_lists_the_scales(tmp_path):
     noise = ActionNoise({"dx": 0.3, "dy": 0.3, "dz": 0.3}, correlation=0.8)
     common = {"episodes": 1, "seed": 0, "progress": False}
     clean = record_dataset(tmp_path / "clean", _metaworld_jobs(), **common)
-    mixed = record_dataset(tmp_path / "mixed", _metaworld_jobs(noisy_drawer=False), action_noise=noise, **common)
+    mixed = record_dataset(tmp_path / "mixed", _metaworld_jobs(drawer=0.0), action_noise=noise, **common)
+    half = record_dataset(tmp_path / "half", _metaworld_jobs(reach=0.5), action_noise=noise.scaled(2), **common)
 
     def states(path) -> list[np.ndarray]:
         table = pq.read_table(next((path / "data").rglob("*.parquet"))).to_pandas()
@@ -104,14 +105,20 @@ def test_noise_applies_to_the_noisy_jobs_only_and_info_names_them(tmp_path):
     np.testing.assert_array_equal(drawer, clean_drawer)  # the clean job: the episode recorded without noise
     n = min(len(noisy_reach), len(clean_reach))
     assert not np.allclose(noisy_reach[:n], clean_reach[:n])  # reach walked the perturbed path
+    np.testing.assert_array_equal(states(half.path)[0], noisy_reach)  # 0.5 x (2 x sigma): the same draws
     info = json.loads((mixed.path / "meta" / "info.json").read_text())["librobot"]["action_noise"]
-    assert info["envs"] == [{"task": "reach-v3", "image_size": 32}]
+    assert info["scales"] == [
+        {"env_kwargs": {"task": "reach-v3", "image_size": 32}, "scale": 1.0},
+        {"env_kwargs": {"task": "drawer-close-v3", "image_size": 32}, "scale": 0.0},
+    ]
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--action-noise", "dx=0.3", "--noise-tasks", "push-v3"], r"\['push-v3'\] not among the recorded tasks"),
+        (["--action-noise", "dx=0.3", "--noise-tasks", "push-v3"], r"'push-v3' is not among the recorded tasks"),
+        (["--action-noise", "dx=0.3", "--noise-tasks", "reach-v3=-1"], r"'reach-v3=-1' needs TASK or TASK=SCALE"),
+        (["--action-noise", "dx=0.3", "--noise-tasks", "reach-v3=x"], r"'reach-v3=x' needs TASK or TASK=SCALE"),
         (["--noise-tasks", "reach-v3"], "give --action-noise too"),
     ],
 )
