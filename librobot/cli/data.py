@@ -12,9 +12,11 @@ from librobot.data.versioning import dataset_md5
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from librobot.data.video import check_pix_fmt, pick_codec
     from librobot.sim.action_noise import ActionNoise
     from librobot.sim.record import RecordJob, record_dataset
 
+    check_pix_fmt(pick_codec(args.codec), args.pix_fmt)  # before a single episode is recorded
     noise = ActionNoise.parse(args.action_noise, args.noise_correlation) if args.action_noise else None
     kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
     if args.env in ("metaworld", "metaworld_v3"):

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from librobot.data.stats import ImageStats, RunningStats, compute_stats, stats_from_json, stats_to_json
-from librobot.data.video import CODEC_LABEL, VideoDecoder, VideoEncoder, pick_codec
+from librobot.data.video import CODEC_LABEL, VideoDecoder, VideoEncoder, check_pix_fmt, pick_codec
 
 CODEBASE_VERSION = "v3.0"
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
@@ -101,6 +101,10 @@ class LeRobotV3Writer:
     ):
 
         self.root = Path(root)
+        self.cameras = {camera_key(c): tuple(hw) for c, hw in (cameras or {}).items()}
+        self.codec = pick_codec(codec) if self.cameras else None
+        if self.codec is not None:
+            check_pix_fmt(self.codec, pix_fmt)  # before anything is written
         if (self.root / "meta" / "info.json").exists() and not overwrite:
             raise FileExistsError(f"{self.root} already holds a dataset; pass overwrite=True to replace it")
         if overwrite and self.root.exists():
@@ -110,10 +114,8 @@ class LeRobotV3Writer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.fps = float(fps)
         self.features = {k: _check_feature(k, v) for k, v in features.items()}
-        self.cameras = {camera_key(c): tuple(hw) for c, hw in (cameras or {}).items()}
         self.robot_type = robot_type
         self.librobot = dict(librobot or {})
-        self.codec = pick_codec(codec) if self.cameras else None
         self.codec_label = CODEC_LABEL.get(self.codec or "", self.codec)
         self.crf, self.gop, self.pix_fmt = crf, gop, pix_fmt
         self.chunks_size = chunks_size

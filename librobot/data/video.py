@@ -33,6 +33,14 @@ def pick_codec(preferred: str = "auto") -> str:
 PIX_FMTS = ("yuv420p", "yuv444p")
 FULL_COLOUR_CODECS = ("libx264",)
 
+def check_pix_fmt(codec: str, pix_fmt: str) -> None:
+    """Refuse a pixel format the (picked) codec cannot write, by name."""
+    if pix_fmt not in PIX_FMTS:
+        raise ValueError(f"video pix_fmt {pix_fmt!r}: expected one of {', '.join(PIX_FMTS)}")
+    if pix_fmt != "yuv420p" and codec not in FULL_COLOUR_CODECS:
+        raise ValueError(f"video pix_fmt {pix_fmt!r} needs codec libx264; {codec} encodes yuv420p only")
+
+
 CODEC_LABEL = {"libsvtav1": "av1", "libaom-av1": "av1", "libx264": "h264", "h264": "h264"}
 
 
@@ -56,10 +64,7 @@ class VideoEncoder:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.codec = pick_codec(codec)
-        if pix_fmt not in PIX_FMTS:
-            raise ValueError(f"video pix_fmt {pix_fmt!r}: expected one of {', '.join(PIX_FMTS)}")
-        if pix_fmt != "yuv420p" and self.codec not in FULL_COLOUR_CODECS:
-            raise ValueError(f"video pix_fmt {pix_fmt!r} needs codec libx264; {self.codec} encodes yuv420p only")
+        check_pix_fmt(self.codec, pix_fmt)
         self.fps = fps
         self._container = av.open(str(self.path), mode="w")
         rate = Fraction(fps).limit_denominator(1000)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+import av
 import numpy as np
+import pytest
 
 from librobot.data.lerobot_v3 import LeRobotV3Reader
 from librobot.sim.metaworld_env import MetaWorldEnv
@@ -29,3 +31,14 @@ def test_a_lossless_recording_holds_the_rendered_frames(tmp_path):
         env.close()
     first = reader.decode_episode(0, camera)[0]
     assert np.abs(first.astype(int) - rendered.astype(int)).max() <= 3  # RGB <-> YUV rounding only
+
+
+def test_a_pix_fmt_the_codec_cannot_write_is_refused_before_recording(tmp_path, capsys):
+    from librobot.cli import main
+
+    if "libsvtav1" not in av.codecs_available:
+        pytest.skip("this PyAV build has no AV1 encoder")
+    argv = ["data", "generate", "--tasks", "reach-v3", "--episodes", "1", "--out", str(tmp_path / "never")]
+    assert main([*argv, "--codec", "libsvtav1", "--pix-fmt", "yuv444p"]) == 2
+    assert "pix_fmt 'yuv444p' needs codec libx264; libsvtav1 encodes yuv420p only" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
