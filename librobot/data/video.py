@@ -33,6 +33,7 @@ def pick_codec(preferred: str = "auto") -> str:
 PIX_FMTS = ("yuv420p", "yuv444p")
 FULL_COLOUR_CODECS = ("libx264",)
 
+
 def check_pix_fmt(codec: str, pix_fmt: str) -> None:
     """Refuse a pixel format the (picked) codec cannot write, by name."""
     if pix_fmt not in PIX_FMTS:

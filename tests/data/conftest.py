@@ -6,6 +6,7 @@ import os
 
 import pytest
 import torch
+
 from tests.helpers.data_fixtures import write_tiny
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")

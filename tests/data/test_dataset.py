@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
 from librobot.data.dataset import ChunkedDataset, collate, split_episodes
+from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
 
 def _index_of(ds, episode, frame):

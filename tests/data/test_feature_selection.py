@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
 from librobot.data.dataset import ChunkedDataset
 from librobot.data.feature_selection import select_features
@@ -12,6 +11,7 @@ from librobot.data.lerobot_v3 import LeRobotV3Reader
 from librobot.robots import RobotSpec
 from librobot.robots.from_dataset import robot_from_dataset
 from librobot.validation import validate_dataset
+from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
 
 def test_a_list_keeps_and_orders_and_a_mapping_renames():

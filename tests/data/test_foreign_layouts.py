@@ -16,11 +16,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.helpers.data_fixtures import ACTION_NAMES, FPS, LENGTHS, STATE_NAMES
 
 from librobot.data.dataset import ChunkedDataset
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
 from librobot.robots.from_dataset import names_dataset_robot, robot_from_dataset
+from tests.helpers.data_fixtures import ACTION_NAMES, FPS, LENGTHS, STATE_NAMES
 
 FRONT = "observation.images.front"
 

@@ -8,9 +8,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.helpers.data_fixtures import ACTION_NAMES, FPS, LENGTHS, STATE_NAMES, episode_arrays, smooth_frames, write_tiny
 
 from librobot.data.lerobot_v3 import LeRobotV3Reader
+from tests.helpers.data_fixtures import (
+    ACTION_NAMES,
+    FPS,
+    LENGTHS,
+    STATE_NAMES,
+    episode_arrays,
+    smooth_frames,
+    write_tiny,
+)
 
 IMAGE_MAE_LIMIT = 6.0  # mean absolute error (0..255) a yuv420p encode of smooth frames stays under
 

@@ -6,8 +6,6 @@ They load with the values LeRobot was given; the v2.1 one converts to v3. (One t
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +15,9 @@ import pytest
 
 from librobot.data.dataset import ChunkedDataset
 from librobot.data.lerobot_v3 import LeRobotV3Reader, camera_name
+from tests.fixtures.lerobot_written.lerobot_values import LENGTHS, MOTORS, TASKS, VARIANTS, frames, vectors
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lerobot_written"
-from tests.fixtures.lerobot_written.lerobot_values import LENGTHS, MOTORS, TASKS, VARIANTS, frames, vectors
 
 # AV1 at LeRobot's default quality on 32 px gradients: a few grey levels on average
 VIDEO_MEAN_ABS_ERROR = 6.0

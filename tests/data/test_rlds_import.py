@@ -13,10 +13,10 @@ import pytest
 from librobot.data.dataset import ChunkedDataset
 from librobot.data.lerobot_v3 import LeRobotV3Reader
 from librobot.data.rlds_import import RldsImportError, default_selection, import_rlds, rlds_root, step_leaves
+from tests.fixtures.rlds.rlds_values import ACTION_DIM, INSTRUCTIONS, LENGTHS, STATE_DIM, step_values
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rlds"
 SRC = FIXTURE / "toy_oxe"
-from tests.fixtures.rlds.rlds_values import ACTION_DIM, INSTRUCTIONS, LENGTHS, STATE_DIM, step_values
 
 
 @pytest.fixture(scope="module")

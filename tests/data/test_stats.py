@@ -68,9 +68,8 @@ def test_image_stats_are_exact_per_channel():
 
 
 def test_writer_stats_json_matches_numpy(tiny_dataset):
-    from tests.helpers.data_fixtures import LENGTHS, episode_arrays
-
     from librobot.data.lerobot_v3 import LeRobotV3Reader
+    from tests.helpers.data_fixtures import LENGTHS, episode_arrays
 
     stats = LeRobotV3Reader(tiny_dataset).stats
     state = np.concatenate([episode_arrays(e, n)["observation.state"] for e, n in enumerate(LENGTHS)]).astype(
