@@ -53,6 +53,15 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _task_items(spec: str | None, tasks: list[str], flag: str):
+    """``TASK[=VALUE],...`` -> (item, task, value or None) each, the task checked among the recorded ones."""
+    for item in filter(None, (part.strip() for part in (spec or "").split(","))):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if name not in tasks:
+            raise SystemExit(f"{flag}: {name!r} is not among the recorded tasks {tasks}")
+        yield item, name, value if sep else None
+
+
 def _noise_scales(spec: str | None, tasks: list[str], noise) -> dict[str, float]:
     """``reach-v3,push-v3=0.3`` -> {task: scale of the --action-noise sigmas}; unnamed tasks record clean."""
     if spec is None:
@@ -60,31 +69,23 @@ def _noise_scales(spec: str | None, tasks: list[str], noise) -> dict[str, float]
     if noise is None:
         raise SystemExit("--noise-tasks: names the tasks --action-noise applies to; give --action-noise too")
     scales = dict.fromkeys(tasks, 0.0)
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        name, sep, value = (part.strip() for part in item.partition("="))
-        if name not in tasks:
-            raise SystemExit(f"--noise-tasks: {name!r} is not among the recorded tasks {tasks}")
+    for item, name, value in _task_items(spec, tasks, "--noise-tasks"):
         try:
-            scales[name] = float(value) if sep else 1.0
+            scale = 1.0 if value is None else float(value)
         except ValueError:
-            raise SystemExit(f"--noise-tasks: {item!r} needs TASK or TASK=SCALE with a number SCALE >= 0") from None
-        if not scales[name] >= 0:  # also NaN
+            scale = -1.0
+        if not scale >= 0:  # also NaN
             raise SystemExit(f"--noise-tasks: {item!r} needs TASK or TASK=SCALE with a number SCALE >= 0")
+        scales[name] = scale
     return scales
 
 
 def _task_episodes(spec: str | None, tasks: list[str]) -> dict[str, int]:
     """``reach-v3=200,push-v3=50`` -> {task: episodes}; names must be among the recorded tasks."""
     counts: dict[str, int] = {}
-    for item in (spec or "").split(","):
-        if not item.strip():
-            continue
-        name, _, value = item.partition("=")
-        name = name.strip()
-        if name not in tasks:
-            raise SystemExit(f"--task-episodes: {name!r} is not among the recorded tasks {tasks}")
-        if not value.strip().isdigit() or int(value) < 1:
-            raise SystemExit(f"--task-episodes: {item.strip()!r} needs TASK=N with N >= 1")
+    for item, name, value in _task_items(spec, tasks, "--task-episodes"):
+        if value is None or not value.isdigit() or int(value) < 1:
+            raise SystemExit(f"--task-episodes: {item!r} needs TASK=N with N >= 1")
         counts[name] = int(value)
     return counts
 

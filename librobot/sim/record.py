@@ -180,7 +180,7 @@ class _JobPlan:
     def noise_for(self, job: RecordJob) -> ActionNoise | None:
         if self.action_noise is None or job.noise_scale == 0:
             return None
-        return self.action_noise.scaled(job.noise_scale) if job.noise_scale != 1 else self.action_noise
+        return self.action_noise.scaled(job.noise_scale)
 
 
 @dataclass
