@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from librobot.choices import EvalProtocol, Runtime
+from librobot.choices import ActionMode, EvalProtocol, Runtime
 from librobot.cli import print_json
 
 
@@ -22,6 +22,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks", nargs="+", default=None, help="task names (default: the training dataset's tasks)")
     p.add_argument("--env", default=None, help="registered env (default: the simulator that recorded the data)")
     p.add_argument("--execute-steps", type=int, default=None, help="actions executed per predicted chunk")
+    p.add_argument(
+        "--action-mode",
+        default=None,
+        choices=ActionMode.values(),
+        help="chunk: execute --execute-steps actions per chunk; ensemble: ACT's temporal ensembling (a chunk every "
+        "step, each step's predictions averaged)",
+    )
+    p.add_argument(
+        "--ensemble-decay",
+        type=float,
+        default=None,
+        help="ensemble weights exp(-decay * age), oldest prediction first (default: eval.ensemble_decay)",
+    )
     p.add_argument("--max-steps", type=int, default=None, help="control steps per episode (default: the env's)")
     p.add_argument("--seed", type=int, default=None, help="seed of the first episode of each task")
     p.add_argument("--videos", type=int, default=None, help="videos recorded per task")
@@ -56,6 +69,8 @@ def _run(args: argparse.Namespace) -> int:
     overrides = {
         "env": args.env,
         "execute_steps": args.execute_steps,
+        "action_mode": args.action_mode,
+        "ensemble_decay": args.ensemble_decay,
         "max_steps": args.max_steps,
         "seed": args.seed,
         "videos_per_task": args.videos,

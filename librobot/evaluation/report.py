@@ -71,6 +71,12 @@ def _plots(report: Mapping[str, Any], folder: Path) -> dict[str, Path]:
     return out
 
 
+def _execution(report: Mapping[str, Any]) -> str:
+    if report.get("action_mode") == "ensemble":
+        return f"a chunk every step, temporally ensembled (decay {report['ensemble_decay']})"
+    return f"{report['execute_steps']} actions executed per predicted chunk"
+
+
 def _markdown(report: Mapping[str, Any]) -> str:
     lines = [f"# Evaluation of `{report['policy']}`", ""]
     if report.get("per_task"):
@@ -78,7 +84,7 @@ def _markdown(report: Mapping[str, Any]) -> str:
         lines += [
             f"Closed loop in `{report['env']}`: **{report['success_rate']:.1%}** success over "
             f"{report['episodes']} episodes (95% CI {lo:.1%} to {hi:.1%}), "
-            f"{report['execute_steps']} actions executed per predicted chunk, seeds from {report['seed']}.",
+            f"{_execution(report)}, seeds from {report['seed']}.",
             "",
             "| task | success | 95% CI | episodes | mean length | mean length (successes) |",
             "|---|---|---|---|---|---|",

@@ -16,6 +16,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from librobot.bundle import bundle_digest, load_bundle, update_metadata
+from librobot.choices import ActionMode
 from librobot.config import ExperimentConfig
 from librobot.evaluation.config import EvalConfig
 from librobot.evaluation.offline import offline_metrics
@@ -168,6 +169,8 @@ def evaluate(
         "runtime": cfg.runtime,
         "episodes_per_task": cfg.episodes_per_task,
         "execute_steps": cfg.execute_steps,
+        "action_mode": cfg.action_mode,
+        "ensemble_decay": cfg.ensemble_decay if cfg.action_mode == ActionMode.ENSEMBLE else None,
         "max_steps": cfg.max_steps,
         "seed": cfg.seed,
         "episodes": n,
