@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from librobot.choices import ActionMode
+
 
 def write_report(report: Mapping[str, Any], output: str | Path) -> Path:
     """Write report.json, the plots and report.md under ``output``; returns the JSON path."""
@@ -72,7 +74,7 @@ def _plots(report: Mapping[str, Any], folder: Path) -> dict[str, Path]:
 
 
 def _execution(report: Mapping[str, Any]) -> str:
-    if report.get("action_mode") == "ensemble":
+    if report.get("action_mode") == ActionMode.ENSEMBLE:
         return f"a chunk every step, temporally ensembled (decay {report['ensemble_decay']})"
     return f"{report['execute_steps']} actions executed per predicted chunk"
 
