@@ -60,5 +60,7 @@ def test_experiments_keep_their_vlm_settings():
     assert (wheel_loader["image_grid"], wheel_loader["image_layer"]) == (4, "stride16")
     proprio = load_config("experiment/default_proprio").model.vlm  # every cell of the 6x6 stride-16 map
     assert (proprio["image_size"], proprio["image_grid"], proprio["image_layer"]) == (96, 6, "stride16")
-    mt10 = load_config("experiment/metaworld_mt10").model.vlm  # the pooled head map, as measured on MT10
-    assert (mt10["image_size"], mt10["image_grid"], mt10["image_layer"]) == (96, 3, "head")
+    mt10 = load_config("experiment/metaworld_mt10").model.vlm  # default_proprio's cells, as measured on MT10
+    assert (mt10["image_size"], mt10["image_grid"], mt10["image_layer"]) == (96, 6, "stride16")
+    mt50 = load_config("experiment/metaworld_mt50").model.vlm  # the pooled head map it was measured with
+    assert (mt50["image_size"], mt50["image_grid"], mt50["image_layer"]) == (96, 3, "head")

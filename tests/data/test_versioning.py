@@ -53,9 +53,9 @@ def test_default_remote_is_the_in_repo_folder():
     config = (REPO / ".dvc" / "config").read_text()
     assert "remote = local" in config and "url = ../dvc-storage" in config
     size = sum(p.stat().st_size for p in (REPO / "dvc-storage").rglob("*") if p.is_file())
-    # every clone carries it: data/default (3.4 MB), default_wrist (11.3), mt10 (12.2), wheel_loader (19.2);
+    # every clone carries it: data/default (3.5 MB), default_wrist (11.4), mt10 (16.2), wheel_loader (19.2);
     # a suite such as MT50 (61 MB) belongs on a remote of its own (docs/data.md)
-    assert size < 48 * 2**20, f"dvc-storage is {size / 2**20:.1f} MB; keep it under 48 MB"
+    assert size < 56 * 2**20, f"dvc-storage is {size / 2**20:.1f} MB; keep it under 56 MB"
 
 
 def test_dataset_md5_of_an_untracked_folder_is_stable_and_content_based(tmp_path):
