@@ -62,5 +62,6 @@ def test_experiments_keep_their_vlm_settings():
     assert (proprio["image_size"], proprio["image_grid"], proprio["image_layer"]) == (96, 6, "stride16")
     mt10 = load_config("experiment/metaworld_mt10").model.vlm  # default_proprio's cells, as measured on MT10
     assert (mt10["image_size"], mt10["image_grid"], mt10["image_layer"]) == (96, 6, "stride16")
-    mt50 = load_config("experiment/metaworld_mt50").model.vlm  # the pooled head map it was measured with
-    assert (mt50["image_size"], mt50["image_grid"], mt50["image_layer"]) == (96, 3, "head")
+    mt50 = load_config("experiment/metaworld_mt50").model.vlm  # MT10's cells, with room for 84k frames' features
+    assert (mt50["image_size"], mt50["image_grid"], mt50["image_layer"]) == (96, 6, "stride16")
+    assert mt50["feature_cache_mb"] == 4000

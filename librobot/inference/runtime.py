@@ -47,6 +47,7 @@ class TorchRuntime:
 
     def __init__(self, model: Any) -> None:
         self.model = model
+        model.vlm.stop_caching_images()
 
     def samples(self) -> bool:
         return self.model.noise_shape(1) is not None

@@ -11,7 +11,7 @@ from librobot.bundle import load_bundle
 from librobot.inference.observation import ObservationError
 from librobot.inference.onnx_export import ExportParityError, export_config, parity, quantize_policy
 from librobot.inference.policy import Policy
-from tests.helpers.tiny_bundle import CAMERAS, INSTRUCTIONS, observation
+from tests.helpers.tiny_bundle import CAMERAS, INSTRUCTIONS, make_bundle, observation
 
 pytestmark = pytest.mark.numeric  # float-kernel results: `make test` reruns these under avx2
 
@@ -151,3 +151,20 @@ def test_quantization_that_misses_its_gate_fails_and_leaves_no_graph(bundle_copy
     assert not (bundle_copy / "onnx" / "policy.int4.onnx").exists()
     report = json.loads((bundle_copy / "metadata.json").read_text())["export"]
     assert report["int4"]["passed"] is False and report["int4"]["max_abs_err"] > 0
+
+
+def test_the_torch_runtime_keeps_no_features_of_the_frames_it_serves(tmp_path):
+    """A robot never sends a frame twice: caching its image features would only grow memory up to the
+    cap in every serving process. The instruction repeats, so its features stay cached."""
+    bundle = make_bundle(tmp_path, extra_overrides=["model.vlm.feature_cache=true", "model.vlm.feature_cache_mb=64"])
+    policy = Policy.from_bundle(bundle, runtime="torch")
+    vlm = policy.runtime.model.vlm
+    first = observations(3, seed=5)
+    chunks = [policy.act(obs, seed=0) for obs in first]
+    assert len(vlm.image_cache) == 0 and vlm.image_cache.bytes == 0
+    assert len(vlm.text_cache) == len({o["instruction"] for o in first}) > 0
+    # what a served frame gets is what the uncached network computes
+    uncached = Policy.from_bundle(bundle, runtime="torch")
+    uncached.runtime.model.vlm.cfg.feature_cache = False
+    for obs, chunk in zip(first, chunks, strict=True):
+        np.testing.assert_allclose(uncached.act(obs, seed=0), chunk, rtol=1e-5, atol=1e-6)

@@ -27,6 +27,10 @@ class VLMBackbone(nn.Module, abc.ABC):
         alone, and frameworks that keep the two apart (octo_style) refuse the VLM."""
         return None
 
+    def stop_caching_images(self) -> None:
+        """For inference: a robot's camera never sends the same frame twice, so a cache of image features
+        would only fill memory (up to its cap, in every process that serves). VLMs without one keep nothing."""
+
     # -- the instruction apart (computed once per instruction at inference; docs: inference/text_features.py)
     def encodes_text_apart(self) -> bool:
         """True when the instruction's tokens depend on the instruction alone and the VLM offers them

